@@ -1,0 +1,224 @@
+//! Response bodies. Object bytes are streamed from the store chunk by chunk; hyper polls the
+//! body only when it can write, so a slow client holds back the store read (backpressure).
+//!
+//! Integrity: a body never yields more bytes than its headers declared, and never ends cleanly
+//! short of them. When the store fails mid-stream the body resumes with a ranged read of the
+//! same version (If-Match on the ETag) a bounded number of times; if that fails it yields an
+//! error, which makes hyper close the connection short of Content-Length: clients and caches
+//! see an aborted transfer, not a complete-looking truncated object.
+
+use crate::range::ByteSpan;
+use crate::store::{ChunkStream, Store, StoreError};
+use crate::validators::EntityTag;
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use futures_util::{FutureExt, StreamExt};
+use http_body::{Body, Frame, SizeHint};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::time::{Instant, Sleep};
+
+/// Why a body stopped before its end. Yielding it aborts the transfer.
+#[derive(Debug, thiserror::Error)]
+#[error("transfer aborted: {0}")]
+pub struct BodyError(#[from] pub StoreError);
+
+/// How a streamed body recovers from store failures.
+#[derive(Debug, Clone, Copy)]
+pub struct ResumePolicy {
+    /// Consecutive failed attempts allowed before giving up; reset by every chunk received.
+    pub tries: u32,
+    /// Delay before the first retry, doubled for each further one.
+    pub backoff: Duration,
+    /// A read that yields nothing for this long while we wait on it counts as failed.
+    pub idle_timeout: Duration,
+}
+
+impl Default for ResumePolicy {
+    fn default() -> Self {
+        ResumePolicy {
+            tries: 3,
+            backoff: Duration::from_millis(100),
+            idle_timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+/// Where a streamed body reads from: enough to re-open the same bytes of the same version.
+pub struct Source {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// The object's key.
+    pub key: Arc<str>,
+    /// The version the response headers describe.
+    pub etag: EntityTag,
+    /// Request id, for log lines.
+    pub request_id: u64,
+}
+
+/// The body of every response imgorigin sends.
+pub struct ObjectBody(Kind);
+
+enum Kind {
+    Bytes(Option<Bytes>),
+    Stream(Box<Streaming>),
+}
+
+struct Streaming {
+    source: Source,
+    policy: ResumePolicy,
+    /// Next byte offset to send; the body is complete when it passes `last`.
+    next: u64,
+    last: u64,
+    chunks: Option<ChunkStream>,
+    reopen: Option<BoxFuture<'static, Result<ChunkStream, StoreError>>>,
+    tries_left: u32,
+    /// Armed only while we wait on the store, so a slow client is never mistaken for a stall.
+    idle: Pin<Box<Sleep>>,
+    waiting: bool,
+}
+
+impl ObjectBody {
+    /// No body (HEAD, 304, 412, 416 without text).
+    pub fn empty() -> ObjectBody {
+        ObjectBody(Kind::Bytes(None))
+    }
+
+    /// A small in-memory body (error texts).
+    pub fn text(text: &'static str) -> ObjectBody {
+        ObjectBody(Kind::Bytes(Some(Bytes::from_static(text.as_bytes()))))
+    }
+
+    /// Streams `span` from `chunks`, re-opening from `source` on failure.
+    pub fn stream(source: Source, span: ByteSpan, chunks: ChunkStream, policy: ResumePolicy) -> ObjectBody {
+        ObjectBody(Kind::Stream(Box::new(Streaming {
+            source,
+            policy,
+            next: span.first,
+            last: span.last,
+            chunks: Some(chunks),
+            reopen: None,
+            tries_left: policy.tries,
+            idle: Box::pin(tokio::time::sleep(policy.idle_timeout)),
+            waiting: false,
+        })))
+    }
+}
+
+impl Streaming {
+    fn remaining(&self) -> u64 {
+        (self.last + 1).saturating_sub(self.next)
+    }
+
+    /// Records a failure: schedules a resume, or returns the error that ends the body.
+    fn fail(&mut self, err: StoreError) -> Option<BodyError> {
+        self.chunks = None;
+        let Source { request_id: rid, key, .. } = &self.source;
+        if !err.is_transient() || self.tries_left == 0 {
+            tracing::error!(rid, key = &**key, offset = self.next, cause = %err, "aborting response body");
+            return Some(BodyError(err));
+        }
+        let attempt = self.policy.tries - self.tries_left;
+        self.tries_left -= 1;
+        let delay = self.policy.backoff * 2u32.saturating_pow(attempt);
+        tracing::warn!(rid, key = &**key, offset = self.next, cause = %err, ?delay, "resuming read");
+        let span = ByteSpan {
+            first: self.next,
+            last: self.last,
+        };
+        let (store, key, etag) = (self.source.store.clone(), self.source.key.clone(), self.source.etag.clone());
+        self.reopen = Some(
+            async move {
+                tokio::time::sleep(delay).await;
+                store.read(&key, span, &etag).await
+            }
+            .boxed(),
+        );
+        None
+    }
+
+    fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, BodyError>>> {
+        loop {
+            if self.remaining() == 0 {
+                return Poll::Ready(None);
+            }
+            if let Some(reopen) = self.reopen.as_mut() {
+                let result = std::task::ready!(reopen.poll_unpin(cx));
+                self.reopen = None;
+                match result {
+                    Ok(chunks) => self.chunks = Some(chunks),
+                    Err(e) => match self.fail(e) {
+                        Some(err) => return Poll::Ready(Some(Err(err))),
+                        None => continue,
+                    },
+                }
+            }
+            let polled = match self.chunks.as_mut() {
+                Some(chunks) => chunks.poll_next_unpin(cx),
+                None => Poll::Ready(Some(Err(StoreError::Failed("no open read".into())))),
+            };
+            let failure = match polled {
+                Poll::Ready(Some(Ok(bytes))) if bytes.is_empty() => continue,
+                Poll::Ready(Some(Ok(bytes))) => return Poll::Ready(Some(Ok(self.accept(bytes)))),
+                Poll::Ready(Some(Err(e))) => e,
+                Poll::Ready(None) => StoreError::Interrupted(format!("store ended {} bytes early", self.remaining())),
+                Poll::Pending => {
+                    if !self.waiting {
+                        self.waiting = true;
+                        let deadline = Instant::now() + self.policy.idle_timeout;
+                        self.idle.as_mut().reset(deadline);
+                    }
+                    std::task::ready!(self.idle.as_mut().poll(cx));
+                    StoreError::Timeout(format!("no data for {:?}", self.policy.idle_timeout))
+                }
+            };
+            self.waiting = false;
+            if let Some(err) = self.fail(failure) {
+                return Poll::Ready(Some(Err(err)));
+            }
+        }
+    }
+
+    /// Takes a chunk, cut to what the headers still allow: a misbehaving store can never
+    /// push foreign bytes past the declared length.
+    fn accept(&mut self, mut bytes: Bytes) -> Bytes {
+        let remaining = self.remaining();
+        if bytes.len() as u64 > remaining {
+            bytes.truncate(remaining as usize);
+            self.chunks = None;
+        }
+        self.next += bytes.len() as u64;
+        self.tries_left = self.policy.tries;
+        self.waiting = false;
+        bytes
+    }
+}
+
+impl Body for ObjectBody {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        match &mut self.0 {
+            Kind::Bytes(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            Kind::Stream(s) => s.poll_chunk(cx).map(|o| o.map(|r| r.map(Frame::data))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.0 {
+            Kind::Bytes(bytes) => bytes.is_none(),
+            Kind::Stream(s) => s.remaining() == 0,
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.0 {
+            Kind::Bytes(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
+            Kind::Stream(s) => SizeHint::with_exact(s.remaining()),
+        }
+    }
+}

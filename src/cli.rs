@@ -1,0 +1,146 @@
+//! Command line and environment: every flag also reads an `IMGORIGIN_*` variable, so the same
+//! settings work for `imgorigin serve`, containers and (later) Lambda.
+
+use crate::config::Config;
+use crate::cors::Cors;
+use crate::store::{LocalStore, S3Options, S3Store, Store};
+use clap::{Args, Parser, Subcommand};
+use http::HeaderValue;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// `imgorigin`.
+#[derive(Debug, Parser)]
+#[command(name = "imgorigin", version, about = "Streaming origin for large images and objects, from S3 or a directory")]
+pub struct Cli {
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve over HTTP/1.1.
+    Serve(ServeArgs),
+}
+
+/// `imgorigin serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port. The first stdout line is
+    /// `listening on http://HOST:PORT`.
+    #[arg(long, env = "IMGORIGIN_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Seconds to let in-flight responses finish after SIGTERM/SIGINT.
+    #[arg(long, env = "IMGORIGIN_DRAIN_TIMEOUT", default_value_t = 10)]
+    pub drain_timeout: u64,
+    /// Where objects come from.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Response settings.
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+}
+
+/// Which store to serve.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// Serve files under this directory.
+    #[arg(long, env = "IMGORIGIN_ROOT", conflicts_with = "bucket", required_unless_present = "bucket")]
+    pub root: Option<PathBuf>,
+    /// Serve objects of this S3 bucket.
+    #[arg(long, env = "IMGORIGIN_BUCKET")]
+    pub bucket: Option<String>,
+    /// Prepended to every key (`images/`).
+    #[arg(long, env = "IMGORIGIN_PREFIX", default_value = "")]
+    pub prefix: String,
+    /// S3-compatible endpoint URL (path-style). `AWS_ENDPOINT_URL` works too.
+    #[arg(long, env = "IMGORIGIN_ENDPOINT")]
+    pub endpoint: Option<String>,
+    /// AWS region (else the SDK's chain, else us-east-1).
+    #[arg(long, env = "IMGORIGIN_REGION")]
+    pub region: Option<String>,
+}
+
+/// Settings of responses.
+#[derive(Debug, Clone, Args)]
+pub struct PipelineArgs {
+    /// Cache-Control for objects that have none of their own.
+    #[arg(long, env = "IMGORIGIN_CACHE_CONTROL", default_value = "public, max-age=31536000")]
+    pub cache_control: String,
+    /// Cache-Control for 404 answers.
+    #[arg(long, env = "IMGORIGIN_NOT_FOUND_CACHE_CONTROL", default_value = "public, max-age=60")]
+    pub not_found_cache_control: String,
+    /// Allowed CORS origin (repeatable, comma-separated in the variable), or `*`.
+    #[arg(long = "cors-origin", env = "IMGORIGIN_CORS_ORIGIN", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+}
+
+/// A setting that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A value that cannot be sent as a header.
+    #[error("{0}: not a valid header value")]
+    HeaderValue(&'static str),
+    /// The root directory cannot be opened.
+    #[error("--root {path}: {source}")]
+    Root {
+        /// The directory given.
+        path: PathBuf,
+        /// Why it cannot be served.
+        source: std::io::Error,
+    },
+    /// Neither --root nor --bucket.
+    #[error("give --root DIR or --bucket NAME")]
+    NoStore,
+}
+
+impl StoreArgs {
+    /// Opens the store. S3 makes no network call here.
+    ///
+    /// # Errors
+    /// When the root directory is unusable or no store is named.
+    pub async fn open(&self) -> Result<Arc<dyn Store>, ConfigError> {
+        if let Some(path) = &self.root {
+            let store = LocalStore::new(path).map_err(|source| ConfigError::Root {
+                path: path.clone(),
+                source,
+            })?;
+            return Ok(Arc::new(store));
+        }
+        let bucket = self.bucket.clone().ok_or(ConfigError::NoStore)?;
+        let options = S3Options {
+            bucket,
+            endpoint: self.endpoint.clone(),
+            region: self.region.clone(),
+        };
+        Ok(Arc::new(S3Store::new(options).await))
+    }
+}
+
+impl PipelineArgs {
+    /// The pipeline configuration, with `prefix` from the store settings.
+    ///
+    /// # Errors
+    /// When a value cannot be used in a header.
+    pub fn config(&self, prefix: &str) -> Result<Config, ConfigError> {
+        let header = |v: &str, name| HeaderValue::from_str(v).map_err(|_| ConfigError::HeaderValue(name));
+        Ok(Config {
+            prefix: prefix.to_owned(),
+            cache_control: header(&self.cache_control, "--cache-control")?,
+            not_found_cache_control: header(&self.not_found_cache_control, "--not-found-cache-control")?,
+            cors: Cors::from_origins(&self.cors_origins).map_err(|_| ConfigError::HeaderValue("--cors-origin"))?,
+            ..Config::default()
+        })
+    }
+}
+
+impl ServeArgs {
+    /// The drain period after a shutdown signal.
+    pub fn drain(&self) -> Duration {
+        Duration::from_secs(self.drain_timeout)
+    }
+}

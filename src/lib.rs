@@ -1,0 +1,51 @@
+//! imgorigin: an origin server that streams objects from S3 or a directory with exact HTTP
+//! semantics (Range, HEAD, validators, preconditions), in memory that does not grow with the
+//! object, over HTTP ([`server`]) or AWS Lambda.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use imgorigin::{server, store::LocalStore, Config, Origin};
+//! let origin = Origin::new(std::sync::Arc::new(LocalStore::new("samples")?), Config::default());
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! server::run(listener, origin, std::future::pending(), std::time::Duration::from_secs(10)).await;
+//! # Ok(()) }
+//! ```
+//!
+//! # Layout
+//! - [`key`], [`range`], [`validators`]: parse the request (path, `Range`, conditionals); pure.
+//! - [`plan`]: RFC 9110 decision (200/206/304/412/416) from parsed request + [`meta`]; pure.
+//! - [`store`]: where bytes come from: [`store::LocalStore`], [`store::S3Store`],
+//!   [`store::MemoryStore`] (tests, benches). Only stores do I/O.
+//! - [`body`]: the streamed response body, with resume on store failure and abort on loss.
+//! - [`response`]: outcome to `http::Response`; the one error-to-status mapping.
+//! - [`service`]: [`Origin`], the pipeline; [`cors`], [`config`]: its settings.
+//! - [`server`]: the hyper transport. [`cli`]: command-line and environment settings.
+//!
+//! # Request pipeline
+//! 1. The transport builds an `http::Request` and calls [`Origin::handle`].
+//! 2. Method: GET and HEAD (OPTIONS when CORS is on), else 405.
+//! 3. Path to key: decode once, reject traversal and control bytes: 400 before any I/O.
+//! 4. Parse Range and conditional headers (every header line).
+//! 5. One store call: HeadObject for HEAD; for GET one lookup that may carry the range and
+//!    validators and start the read (S3: one GetObject).
+//! 6. [`plan::decide`] on the returned metadata picks the status; the store's early answer is
+//!    used only when it agrees.
+//! 7. Headers from [`response`]; the body streams the planned span with backpressure.
+#![deny(missing_docs)]
+
+pub mod body;
+pub mod cli;
+pub mod config;
+pub mod cors;
+pub mod key;
+pub mod meta;
+pub mod plan;
+pub mod range;
+pub mod response;
+pub mod server;
+pub mod service;
+pub mod store;
+pub mod validators;
+
+pub use config::Config;
+pub use service::Origin;

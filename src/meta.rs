@@ -1,0 +1,33 @@
+//! What a store knows about an object before sending any of its bytes.
+
+use crate::validators::{to_http_seconds, EntityTag};
+use std::time::SystemTime;
+
+/// Metadata of one object version, as every store reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectMeta {
+    /// Length of the whole object in bytes.
+    pub len: u64,
+    /// Strong validator of this version.
+    pub etag: EntityTag,
+    /// Modification time, truncated to whole seconds (see [`ObjectMeta::new`]).
+    pub last_modified: Option<SystemTime>,
+    /// Stored or guessed media type; the response falls back to `application/octet-stream`.
+    pub content_type: Option<String>,
+    /// The object's own Cache-Control (S3 metadata), which overrides the configured default.
+    pub cache_control: Option<String>,
+}
+
+impl ObjectMeta {
+    /// Metadata with `last_modified` truncated to the seconds an HTTP-date can carry, so that
+    /// date preconditions compare what the client actually saw.
+    pub fn new(len: u64, etag: EntityTag, last_modified: Option<SystemTime>) -> ObjectMeta {
+        ObjectMeta {
+            len,
+            etag,
+            last_modified: last_modified.map(to_http_seconds),
+            content_type: None,
+            cache_control: None,
+        }
+    }
+}

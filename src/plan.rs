@@ -1,0 +1,97 @@
+//! The response decision for one GET or HEAD of one object: pure, over the request's parsed
+//! headers and the object's metadata.
+//!
+//! Evaluate preconditions per RFC 9110 §13.2.2:
+//! 1. If-Match (strong comparison); false -> 412
+//! 2. If-Unmodified-Since, only without If-Match; false -> 412
+//! 3. If-None-Match (weak comparison); false -> 304 for GET and HEAD
+//! 4. If-Modified-Since, only without If-None-Match; false -> 304
+//! 5. If-Range (§13.1.5), only for a GET with a Range; false -> ignore the Range (200)
+//!
+//! then the Range (§14.2): GET only, one range -> 206 or 416, several -> the whole object.
+
+use crate::meta::ObjectMeta;
+use crate::range::{ByteSpan, RangeRequest, Resolved};
+use crate::validators::{Conditions, IfRange};
+use std::time::SystemTime;
+
+/// What to answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// 412: If-Match or If-Unmodified-Since failed.
+    PreconditionFailed,
+    /// 304: If-None-Match or If-Modified-Since says the client's copy is current.
+    NotModified,
+    /// 200 with the whole object (`None` for a zero-length object: no bytes to read).
+    Full(Option<ByteSpan>),
+    /// 206 with this span.
+    Partial(ByteSpan),
+    /// 416 with `Content-Range: bytes */len`.
+    Unsatisfiable,
+}
+
+/// The request as planning needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct Ask<'a> {
+    /// HEAD rather than GET: ranges do not apply (§14.2 defines them for GET only).
+    pub head: bool,
+    /// Parsed conditional headers.
+    pub conditions: &'a Conditions,
+    /// Parsed Range header.
+    pub range: RangeRequest,
+    /// The server's clock, for §13.1.3's rule that a future If-Modified-Since is invalid.
+    pub now: SystemTime,
+}
+
+/// Decides the response for `ask` on the object described by `meta`.
+pub fn decide(ask: &Ask<'_>, meta: &ObjectMeta) -> Decision {
+    let c = ask.conditions;
+    let modified_after = |date: SystemTime| meta.last_modified.is_some_and(|lm| lm > date);
+    // Steps 1-2.
+    if let Some(cond) = &c.if_match {
+        if !cond.matches(&meta.etag, true) {
+            return Decision::PreconditionFailed;
+        }
+    } else if let Some(date) = c.if_unmodified_since {
+        // Without a Last-Modified the condition cannot be evaluated, so it is ignored.
+        if modified_after(date) {
+            return Decision::PreconditionFailed;
+        }
+    }
+    // Steps 3-4.
+    if let Some(cond) = &c.if_none_match {
+        if cond.matches(&meta.etag, false) {
+            return Decision::NotModified;
+        }
+    } else if let Some(date) = c.if_modified_since {
+        if date <= ask.now && meta.last_modified.is_some() && !modified_after(date) {
+            return Decision::NotModified;
+        }
+    }
+    let whole = Decision::Full(ByteSpan::whole(meta.len));
+    // Step 5 and the range itself.
+    let RangeRequest::Single(spec) = ask.range else {
+        return whole;
+    };
+    if ask.head || !if_range_holds(c.if_range.as_ref(), meta) {
+        return whole;
+    }
+    match spec.resolve(meta.len) {
+        Resolved::Span(span) => Decision::Partial(span),
+        Resolved::Whole => whole,
+        Resolved::Unsatisfiable => Decision::Unsatisfiable,
+    }
+}
+
+/// §13.1.5: an entity-tag must match strongly, a date must equal Last-Modified exactly.
+fn if_range_holds(if_range: Option<&IfRange>, meta: &ObjectMeta) -> bool {
+    match if_range {
+        None => true,
+        Some(IfRange::Tag(tag)) => tag.strong_eq(&meta.etag),
+        Some(IfRange::Date(date)) => meta.last_modified == Some(*date),
+        Some(IfRange::Invalid) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests;

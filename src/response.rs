@@ -1,0 +1,155 @@
+//! Domain outcomes to HTTP responses. Every status imgorigin sends is chosen here, including the
+//! one mapping from [`RequestError`] (and so from [`StoreError`]) to a status.
+
+use crate::body::ObjectBody;
+use crate::config::Config;
+use crate::key::KeyError;
+use crate::meta::ObjectMeta;
+use crate::range::ByteSpan;
+use crate::store::StoreError;
+use crate::validators::EntityTag;
+use http::header::{
+    ACCEPT_RANGES, ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG, LAST_MODIFIED,
+    RETRY_AFTER,
+};
+use http::{HeaderMap, HeaderValue, Response, StatusCode};
+use std::time::SystemTime;
+
+/// Why a request failed before any object byte was sent.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// The path names no valid key.
+    #[error("bad path: {0}")]
+    BadPath(#[from] KeyError),
+    /// Not GET or HEAD (or OPTIONS with CORS).
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// A preflight from an origin or for a method that is not allowed.
+    #[error("CORS preflight refused")]
+    PreflightRefused,
+    /// The store could not answer.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Status, short public text, and extra headers for an error. Texts say what a client can act
+/// on and nothing about internals (the log has the cause).
+pub fn error(err: &RequestError, config: &Config) -> Response<ObjectBody> {
+    let (status, text) = match err {
+        RequestError::BadPath(_) => (StatusCode::BAD_REQUEST, "bad request: invalid object path\n"),
+        RequestError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n"),
+        RequestError::PreflightRefused => (StatusCode::FORBIDDEN, "cross-origin request not allowed\n"),
+        RequestError::Store(e) => match e {
+            StoreError::NotFound(_) => (StatusCode::NOT_FOUND, "not found\n"),
+            StoreError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "storage busy, retry shortly\n"),
+            StoreError::Timeout(_) => (StatusCode::GATEWAY_TIMEOUT, "storage timed out\n"),
+            StoreError::Changed | StoreError::Interrupted(_) | StoreError::Failed(_) => {
+                (StatusCode::BAD_GATEWAY, "storage error\n")
+            }
+        },
+    };
+    let mut response = Response::new(ObjectBody::text(text));
+    *response.status_mut() = status;
+    let h = response.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    h.insert(CONTENT_LENGTH, HeaderValue::from(text.len()));
+    let cache = match status {
+        StatusCode::NOT_FOUND => config.not_found_cache_control.clone(),
+        _ => HeaderValue::from_static("no-store"),
+    };
+    h.insert(CACHE_CONTROL, cache);
+    match status {
+        StatusCode::SERVICE_UNAVAILABLE => {
+            h.insert(RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        StatusCode::METHOD_NOT_ALLOWED => {
+            let allow = if config.cors.enabled() { "GET, HEAD, OPTIONS" } else { "GET, HEAD" };
+            h.insert(ALLOW, HeaderValue::from_static(allow));
+        }
+        _ => {}
+    }
+    response
+}
+
+/// Validator headers shared by 200, 206 and 304 (RFC 9110 §15.4.5 lists what a 304 carries).
+fn validators(h: &mut HeaderMap, etag: Option<&EntityTag>, last_modified: Option<SystemTime>) {
+    if let Some(v) = etag.and_then(|t| HeaderValue::from_str(&t.to_header_string()).ok()) {
+        h.insert(ETAG, v);
+    }
+    if let Some(v) = last_modified.and_then(|t| HeaderValue::from_str(&httpdate::fmt_http_date(t)).ok()) {
+        h.insert(LAST_MODIFIED, v);
+    }
+}
+
+fn cache_control(stored: Option<&str>, config: &Config) -> HeaderValue {
+    stored
+        .and_then(|s| HeaderValue::from_str(s).ok())
+        .unwrap_or_else(|| config.cache_control.clone())
+}
+
+/// A 304 with ETag, Last-Modified and Cache-Control, no body.
+pub fn not_modified(
+    etag: Option<&EntityTag>,
+    last_modified: Option<SystemTime>,
+    stored_cache_control: Option<&str>,
+    config: &Config,
+) -> Response<ObjectBody> {
+    let mut response = Response::new(ObjectBody::empty());
+    *response.status_mut() = StatusCode::NOT_MODIFIED;
+    let h = response.headers_mut();
+    validators(h, etag, last_modified);
+    h.insert(CACHE_CONTROL, cache_control(stored_cache_control, config));
+    response
+}
+
+/// 412, no body: the client's precondition is false, nothing to show.
+pub fn precondition_failed() -> Response<ObjectBody> {
+    let mut response = Response::new(ObjectBody::empty());
+    *response.status_mut() = StatusCode::PRECONDITION_FAILED;
+    response.headers_mut().insert(CONTENT_LENGTH, HeaderValue::from(0));
+    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// 416 with `Content-Range: bytes */len` (RFC 9110 §15.5.17).
+pub fn unsatisfiable(meta: &ObjectMeta) -> Response<ObjectBody> {
+    let mut response = Response::new(ObjectBody::empty());
+    *response.status_mut() = StatusCode::RANGE_NOT_SATISFIABLE;
+    let h = response.headers_mut();
+    h.insert(CONTENT_RANGE, content_range(None, meta.len));
+    h.insert(CONTENT_LENGTH, HeaderValue::from(0));
+    h.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Headers of a 200 (`partial` = None) or 206; the body is attached by the caller.
+pub fn object(meta: &ObjectMeta, partial: Option<ByteSpan>, config: &Config, body: ObjectBody) -> Response<ObjectBody> {
+    let mut response = Response::new(body);
+    let h = response.headers_mut();
+    let content_type = meta.content_type.as_deref().and_then(|t| HeaderValue::from_str(t).ok());
+    h.insert(CONTENT_TYPE, content_type.unwrap_or(HeaderValue::from_static("application/octet-stream")));
+    validators(h, Some(&meta.etag), meta.last_modified);
+    h.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(CACHE_CONTROL, cache_control(meta.cache_control.as_deref(), config));
+    let length = match partial {
+        Some(span) => {
+            h.insert(CONTENT_RANGE, content_range(Some(span), meta.len));
+            *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+            span.len()
+        }
+        None => meta.len,
+    };
+    response.headers_mut().insert(CONTENT_LENGTH, HeaderValue::from(length));
+    response
+}
+
+fn content_range(span: Option<ByteSpan>, len: u64) -> HeaderValue {
+    let text = match span {
+        Some(s) => format!("bytes {}-{}/{len}", s.first, s.last),
+        None => format!("bytes */{len}"),
+    };
+    // Digits, spaces, '-', '/' and '*' only: always a valid header value.
+    HeaderValue::from_str(&text).unwrap_or(HeaderValue::from_static("bytes */0"))
+}

@@ -1,0 +1,145 @@
+//! The request pipeline, independent of transport: `http::Request` in, `http::Response` with a
+//! streaming [`ObjectBody`] out. The hyper server and the Lambda adapter both call
+//! [`Origin::handle`].
+
+use crate::body::{ObjectBody, Source};
+use crate::config::Config;
+use crate::key::object_key;
+use crate::meta::ObjectMeta;
+use crate::plan::{decide, Ask, Decision};
+use crate::range::{ByteSpan, RangeRequest};
+use crate::response::{self, RequestError};
+use crate::store::{Fetched, GetRequest, Store};
+use crate::validators::Conditions;
+use http::{Method, Request, Response, StatusCode};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// The application: a store plus configuration. Cheap to clone (state behind `Arc`).
+#[derive(Clone)]
+pub struct Origin {
+    store: Arc<dyn Store>,
+    config: Arc<Config>,
+}
+
+impl Origin {
+    /// An origin serving `store`.
+    pub fn new(store: Arc<dyn Store>, config: Config) -> Origin {
+        Origin {
+            store,
+            config: Arc::new(config),
+        }
+    }
+
+    /// Answers one request. Never fails: every error becomes a response, and is logged with
+    /// the request id, key and cause.
+    pub async fn handle<B>(&self, request: Request<B>) -> Response<ObjectBody> {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        let rid = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let (parts, _body) = request.into_parts();
+        let result = self.route(rid, &parts).await;
+        let mut response = result.unwrap_or_else(|err| {
+            let path = parts.uri.path();
+            match &err {
+                RequestError::Store(e) if e.is_transient() => {
+                    tracing::error!(rid, path, cause = %err, "request failed");
+                }
+                _ => tracing::info!(rid, path, cause = %err, "request refused"),
+            }
+            response::error(&err, &self.config)
+        });
+        self.config.cors.decorate(&parts.headers, response.headers_mut());
+        tracing::debug!(rid, method = %parts.method, uri = %parts.uri, status = response.status().as_u16(), "served");
+        response
+    }
+
+    async fn route(&self, rid: u64, parts: &http::request::Parts) -> Result<Response<ObjectBody>, RequestError> {
+        let head = match parts.method {
+            Method::GET => false,
+            Method::HEAD => true,
+            Method::OPTIONS if self.config.cors.enabled() => return self.preflight(parts),
+            _ => return Err(RequestError::MethodNotAllowed),
+        };
+        let key = object_key(parts.uri.path(), &self.config.prefix)?;
+        let conditions = Conditions::from_headers(&parts.headers);
+        let range = match head {
+            true => RangeRequest::None,
+            false => RangeRequest::from_headers(&parts.headers),
+        };
+        let fetched = if head {
+            let meta = self.store.head(key.as_str()).await?;
+            Fetched::Object { meta, body: None }
+        } else {
+            let req = GetRequest {
+                key: key.as_str(),
+                range: range.single(),
+                conditions: &conditions,
+            };
+            self.store.get(req).await?
+        };
+        let ask = Ask {
+            head,
+            conditions: &conditions,
+            range,
+            now: SystemTime::now(),
+        };
+        let (meta, prefetched) = match fetched {
+            Fetched::NotModified {
+                etag,
+                last_modified,
+                cache_control,
+            } => {
+                let config = &self.config;
+                return Ok(response::not_modified(etag.as_ref(), last_modified, cache_control.as_deref(), config));
+            }
+            Fetched::Object { meta, body } => (meta, body),
+        };
+        let (span, partial) = match decide(&ask, &meta) {
+            Decision::PreconditionFailed => return Ok(response::precondition_failed()),
+            Decision::NotModified => {
+                let (etag, cc) = (Some(&meta.etag), meta.cache_control.as_deref());
+                return Ok(response::not_modified(etag, meta.last_modified, cc, &self.config));
+            }
+            Decision::Unsatisfiable => return Ok(response::unsatisfiable(&meta)),
+            Decision::Full(span) => (span, None),
+            Decision::Partial(span) => (Some(span), Some(span)),
+        };
+        let body = match span {
+            Some(span) if !head => self.body(rid, key.as_str(), &meta, span, prefetched).await?,
+            _ => ObjectBody::empty(),
+        };
+        Ok(response::object(&meta, partial, &self.config, body))
+    }
+
+    /// The streamed body for `span`: the store's started read when it covers exactly that
+    /// span, else a new read of the same version.
+    async fn body(
+        &self,
+        rid: u64,
+        key: &str,
+        meta: &ObjectMeta,
+        span: ByteSpan,
+        prefetched: Option<crate::store::Prefetched>,
+    ) -> Result<ObjectBody, RequestError> {
+        let chunks = match prefetched {
+            Some(p) if p.span == span => p.chunks,
+            _ => self.store.read(key, span, &meta.etag).await?,
+        };
+        let source = Source {
+            store: self.store.clone(),
+            key: Arc::from(key),
+            etag: meta.etag.clone(),
+            request_id: rid,
+        };
+        Ok(ObjectBody::stream(source, span, chunks, self.config.resume))
+    }
+
+    fn preflight(&self, parts: &http::request::Parts) -> Result<Response<ObjectBody>, RequestError> {
+        let headers = self.config.cors.preflight(&parts.headers).ok_or(RequestError::PreflightRefused)?;
+        let mut response = Response::new(ObjectBody::empty());
+        *response.status_mut() = StatusCode::NO_CONTENT;
+        *response.headers_mut() = headers;
+        Ok(response)
+    }
+}
