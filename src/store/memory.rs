@@ -70,9 +70,10 @@ impl MemoryStore {
         }
     }
 
-    /// Makes the next `reads` reads fail with an interruption after `after` bytes each.
-    pub fn fail_next_reads(&self, reads: u64, after: u64) {
-        self.fail_after.store(after, Ordering::SeqCst);
+    /// Makes the next `reads` reads fail with an interruption when they reach byte offset
+    /// `at` of the object (at once, for a read starting at or past it).
+    pub fn fail_next_reads(&self, reads: u64, at: u64) {
+        self.fail_after.store(at, Ordering::SeqCst);
         self.failing_reads.store(self.reads.load(Ordering::SeqCst) + reads, Ordering::SeqCst);
     }
 
@@ -98,7 +99,7 @@ impl MemoryStore {
         }
         let n = self.reads.fetch_add(1, Ordering::SeqCst);
         let fail_at = (n < self.failing_reads.load(Ordering::SeqCst))
-            .then(|| span.first + self.fail_after.load(Ordering::SeqCst));
+            .then(|| span.first.max(self.fail_after.load(Ordering::SeqCst)));
         let end = usize::try_from(span.last).map_err(|_| StoreError::Failed("span".into()))?;
         let mut pos = usize::try_from(span.first).map_err(|_| StoreError::Failed("span".into()))?;
         let chunk = self.chunk;

@@ -110,9 +110,7 @@ impl S3Store {
         }
         match get.send().await {
             Ok(out) => Ok(Outcome::Object(out)),
-            Err(SdkError::ServiceError(e)) if e.raw().status().as_u16() == 304 => {
-                Ok(Outcome::NotModified(not_modified(e.raw())))
-            }
+            Err(SdkError::ServiceError(e)) if e.raw().status().as_u16() == 304 => Ok(not_modified(e.raw())),
             Err(SdkError::ServiceError(e)) if matches!(e.raw().status().as_u16(), 412 | 416) => {
                 Ok(Outcome::Refused)
             }
@@ -134,16 +132,25 @@ impl S3Store {
             Some(IfRange::Tag(tag)) if range.is_some() && cond.if_match.is_none() => Some(tag),
             _ => None,
         };
-        let mut outcome = self.send_get(req.key, range, cond, emulated).await?;
+        let mut outcome = match self.send_get(req.key, range, cond, emulated).await {
+            // Some S3-compatible servers fail on suffix ranges longer than the object (s3s-fs
+            // 0.14 answers 500): plan from metadata and read an explicit span instead.
+            Err(e @ (StoreError::Unavailable(_) | StoreError::Failed(_))) if matches!(range, Some(RangeSpec::Suffix(_))) => {
+                tracing::warn!(key = req.key, cause = %e, "suffix range failed at the store; planning from HeadObject");
+                Outcome::Refused
+            }
+            other => other?,
+        };
         if emulated.is_some() && matches!(outcome, Outcome::Refused) {
             outcome = self.send_get(req.key, None, cond, None).await?;
         }
         match outcome {
             Outcome::Object(out) => prefetched(out),
             Outcome::NotModified(fetched) => Ok(fetched),
-            // 412 and 416 are rare: let the planner decide from fresh metadata, so that the
-            // answer (and the zero-length and suffix rules) match the local store exactly.
-            Outcome::Refused => Ok(Fetched::Object {
+            // 412 and 416 are rare, and so is a 304 without validators (moto omits
+            // Last-Modified): let the planner decide from fresh metadata, so that the answer
+            // (and the zero-length and suffix rules) match the local store exactly.
+            Outcome::Refused | Outcome::Incomplete304 => Ok(Fetched::Object {
                 meta: self.head_object(req.key).await?,
                 body: None,
             }),
@@ -159,7 +166,7 @@ impl S3Store {
                 _ => Err(StoreError::Failed("S3 returned another range than asked".into())),
             },
             Outcome::Refused => Err(StoreError::Changed),
-            Outcome::NotModified(_) => Err(StoreError::Failed("unexpected 304".into())),
+            Outcome::NotModified(_) | Outcome::Incomplete304 => Err(StoreError::Failed("unexpected 304".into())),
         }
     }
 }
@@ -167,6 +174,9 @@ impl S3Store {
 enum Outcome {
     Object(GetObjectOutput),
     NotModified(Fetched),
+    /// 304 lacking ETag or Last-Modified, which our 304 must carry.
+    Incomplete304,
+    /// 412 or 416.
     Refused,
 }
 
@@ -180,14 +190,17 @@ fn tag_list(c: &TagCondition) -> Option<String> {
     }
 }
 
-fn not_modified(raw: &HttpResponse) -> Fetched {
+fn not_modified(raw: &HttpResponse) -> Outcome {
     let header = |name: &str| raw.headers().get(name).map(str::to_owned);
-    Fetched::NotModified {
-        etag: header("etag").as_deref().and_then(EntityTag::parse),
-        last_modified: header("last-modified")
-            .and_then(|d| httpdate::parse_http_date(&d).ok())
-            .map(to_http_seconds),
-        cache_control: header("cache-control"),
+    let etag = header("etag").as_deref().and_then(EntityTag::parse);
+    let last_modified = header("last-modified").and_then(|d| httpdate::parse_http_date(&d).ok());
+    match (etag, last_modified) {
+        (Some(etag), Some(lm)) => Outcome::NotModified(Fetched::NotModified {
+            etag: Some(etag),
+            last_modified: Some(to_http_seconds(lm)),
+            cache_control: header("cache-control"),
+        }),
+        _ => Outcome::Incomplete304,
     }
 }
 
