@@ -93,7 +93,12 @@ impl ObjectBody {
     }
 
     /// Streams `span` from `chunks`, re-opening from `source` on failure.
-    pub fn stream(source: Source, span: ByteSpan, chunks: ChunkStream, policy: ResumePolicy) -> ObjectBody {
+    pub fn stream(
+        source: Source,
+        span: ByteSpan,
+        chunks: ChunkStream,
+        policy: ResumePolicy,
+    ) -> ObjectBody {
         ObjectBody(Kind::Stream(Box::new(Streaming {
             source,
             policy,
@@ -116,7 +121,11 @@ impl Streaming {
     /// Records a failure: schedules a resume, or returns the error that ends the body.
     fn fail(&mut self, err: StoreError) -> Option<BodyError> {
         self.chunks = None;
-        let Source { request_id: rid, key, .. } = &self.source;
+        let Source {
+            request_id: rid,
+            key,
+            ..
+        } = &self.source;
         if !err.is_transient() || self.tries_left == 0 {
             tracing::error!(rid, key = &**key, offset = self.next, cause = %err, "aborting response body");
             return Some(BodyError(err));
@@ -129,7 +138,11 @@ impl Streaming {
             first: self.next,
             last: self.last,
         };
-        let (store, key, etag) = (self.source.store.clone(), self.source.key.clone(), self.source.etag.clone());
+        let (store, key, etag) = (
+            self.source.store.clone(),
+            self.source.key.clone(),
+            self.source.etag.clone(),
+        );
         self.reopen = Some(
             async move {
                 tokio::time::sleep(delay).await;
@@ -164,7 +177,9 @@ impl Streaming {
                 Poll::Ready(Some(Ok(bytes))) if bytes.is_empty() => continue,
                 Poll::Ready(Some(Ok(bytes))) => return Poll::Ready(Some(Ok(self.accept(bytes)))),
                 Poll::Ready(Some(Err(e))) => e,
-                Poll::Ready(None) => StoreError::Interrupted(format!("store ended {} bytes early", self.remaining())),
+                Poll::Ready(None) => {
+                    StoreError::Interrupted(format!("store ended {} bytes early", self.remaining()))
+                }
                 Poll::Pending => {
                     if !self.waiting {
                         self.waiting = true;
@@ -201,7 +216,10 @@ impl Body for ObjectBody {
     type Data = Bytes;
     type Error = BodyError;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         match &mut self.0 {
             Kind::Bytes(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
             Kind::Stream(s) => s.poll_chunk(cx).map(|o| o.map(|r| r.map(Frame::data))),
@@ -217,7 +235,9 @@ impl Body for ObjectBody {
 
     fn size_hint(&self) -> SizeHint {
         match &self.0 {
-            Kind::Bytes(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
+            Kind::Bytes(bytes) => {
+                SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
+            }
             Kind::Stream(s) => SizeHint::with_exact(s.remaining()),
         }
     }

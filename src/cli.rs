@@ -12,7 +12,11 @@ use std::time::Duration;
 
 /// `imgorigin`.
 #[derive(Debug, Parser)]
-#[command(name = "imgorigin", version, about = "Streaming origin for large images and objects, from S3 or a directory")]
+#[command(
+    name = "imgorigin",
+    version,
+    about = "Streaming origin for large images and objects, from S3 or a directory"
+)]
 pub struct Cli {
     /// What to run.
     #[command(subcommand)]
@@ -48,7 +52,12 @@ pub struct ServeArgs {
 #[derive(Debug, Clone, Args)]
 pub struct StoreArgs {
     /// Serve files under this directory.
-    #[arg(long, env = "IMGORIGIN_ROOT", conflicts_with = "bucket", required_unless_present = "bucket")]
+    #[arg(
+        long,
+        env = "IMGORIGIN_ROOT",
+        conflicts_with = "bucket",
+        required_unless_present = "bucket"
+    )]
     pub root: Option<PathBuf>,
     /// Serve objects of this S3 bucket.
     #[arg(long, env = "IMGORIGIN_BUCKET")]
@@ -68,13 +77,25 @@ pub struct StoreArgs {
 #[derive(Debug, Clone, Args)]
 pub struct PipelineArgs {
     /// Cache-Control for objects that have none of their own.
-    #[arg(long, env = "IMGORIGIN_CACHE_CONTROL", default_value = "public, max-age=31536000")]
+    #[arg(
+        long,
+        env = "IMGORIGIN_CACHE_CONTROL",
+        default_value = "public, max-age=31536000"
+    )]
     pub cache_control: String,
     /// Cache-Control for 404 answers.
-    #[arg(long, env = "IMGORIGIN_NOT_FOUND_CACHE_CONTROL", default_value = "public, max-age=60")]
+    #[arg(
+        long,
+        env = "IMGORIGIN_NOT_FOUND_CACHE_CONTROL",
+        default_value = "public, max-age=60"
+    )]
     pub not_found_cache_control: String,
     /// Allowed CORS origin (repeatable, comma-separated in the variable), or `*`.
-    #[arg(long = "cors-origin", env = "IMGORIGIN_CORS_ORIGIN", value_delimiter = ',')]
+    #[arg(
+        long = "cors-origin",
+        env = "IMGORIGIN_CORS_ORIGIN",
+        value_delimiter = ','
+    )]
     pub cors_origins: Vec<String>,
 }
 
@@ -127,12 +148,17 @@ impl PipelineArgs {
     /// # Errors
     /// When a value cannot be used in a header.
     pub fn config(&self, prefix: &str) -> Result<Config, ConfigError> {
-        let header = |v: &str, name| HeaderValue::from_str(v).map_err(|_| ConfigError::HeaderValue(name));
+        let header =
+            |v: &str, name| HeaderValue::from_str(v).map_err(|_| ConfigError::HeaderValue(name));
         Ok(Config {
             prefix: prefix.to_owned(),
             cache_control: header(&self.cache_control, "--cache-control")?,
-            not_found_cache_control: header(&self.not_found_cache_control, "--not-found-cache-control")?,
-            cors: Cors::from_origins(&self.cors_origins).map_err(|_| ConfigError::HeaderValue("--cors-origin"))?,
+            not_found_cache_control: header(
+                &self.not_found_cache_control,
+                "--not-found-cache-control",
+            )?,
+            cors: Cors::from_origins(&self.cors_origins)
+                .map_err(|_| ConfigError::HeaderValue("--cors-origin"))?,
             ..Config::default()
         })
     }

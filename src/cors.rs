@@ -4,7 +4,8 @@
 
 use http::header::{
     ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
-    ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE, ACCESS_CONTROL_REQUEST_METHOD, ORIGIN, VARY,
+    ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE, ACCESS_CONTROL_REQUEST_METHOD, ORIGIN,
+    VARY,
 };
 use http::{HeaderMap, HeaderValue};
 
@@ -20,7 +21,8 @@ pub enum Cors {
 }
 
 const EXPOSE: &str = "ETag, Content-Range, Content-Length, Accept-Ranges, Last-Modified";
-const ALLOW_HEADERS: &str = "Range, If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since, If-Range";
+const ALLOW_HEADERS: &str =
+    "Range, If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since, If-Range";
 
 impl Cors {
     /// Builds from `--cors-origin` values; `*` anywhere means any origin.
@@ -31,7 +33,9 @@ impl Cors {
         if origins.iter().any(|o| o == "*") {
             return Ok(Cors::Any);
         }
-        let values = origins.iter().map(|o| HeaderValue::from_str(o.trim_end_matches('/')));
+        let values = origins
+            .iter()
+            .map(|o| HeaderValue::from_str(o.trim_end_matches('/')));
         Ok(Cors::Origins(values.collect::<Result<_, _>>()?))
     }
 
@@ -60,7 +64,10 @@ impl Cors {
         }
         if let Some(allow) = self.allow(request) {
             response.insert(ACCESS_CONTROL_ALLOW_ORIGIN, allow);
-            response.insert(ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(EXPOSE));
+            response.insert(
+                ACCESS_CONTROL_EXPOSE_HEADERS,
+                HeaderValue::from_static(EXPOSE),
+            );
         }
     }
 
@@ -73,8 +80,14 @@ impl Cors {
         let allow = self.allow(request)?;
         let mut headers = HeaderMap::new();
         headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, allow);
-        headers.insert(ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, HEAD"));
-        headers.insert(ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static(ALLOW_HEADERS));
+        headers.insert(
+            ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, HEAD"),
+        );
+        headers.insert(
+            ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static(ALLOW_HEADERS),
+        );
         headers.insert(ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
         if let Cors::Origins(_) = self {
             headers.insert(VARY, HeaderValue::from_static("Origin"));
@@ -90,7 +103,10 @@ mod tests {
     fn req(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (k, v) in pairs {
-            h.insert(http::HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap());
+            h.insert(
+                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
         }
         h
     }
@@ -110,9 +126,19 @@ mod tests {
     #[test]
     fn preflight_only_for_get_and_head() {
         let cors = Cors::Any;
-        let ok = cors.preflight(&req(&[("origin", "x"), ("access-control-request-method", "GET")]));
+        let ok = cors.preflight(&req(&[
+            ("origin", "x"),
+            ("access-control-request-method", "GET"),
+        ]));
         assert_eq!(ok.unwrap()[ACCESS_CONTROL_ALLOW_METHODS], "GET, HEAD");
-        assert!(cors.preflight(&req(&[("origin", "x"), ("access-control-request-method", "PUT")])).is_none());
-        assert!(Cors::Off.preflight(&req(&[("access-control-request-method", "GET")])).is_none());
+        assert!(cors
+            .preflight(&req(&[
+                ("origin", "x"),
+                ("access-control-request-method", "PUT")
+            ]))
+            .is_none());
+        assert!(Cors::Off
+            .preflight(&req(&[("access-control-request-method", "GET")]))
+            .is_none());
     }
 }

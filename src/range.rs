@@ -159,20 +159,20 @@ mod tests {
     fn resolve_table() {
         use RangeSpec::*;
         let cases = [
-            (FromTo(0, 499), 1000, span(0, 499)),         // first 500 bytes
-            (FromTo(500, 999), 1000, span(500, 999)),     // second 500 bytes
-            (FromTo(500, 5000), 1000, span(500, 999)),    // last-pos clamped (§14.1.2)
-            (From(9500), 10000, span(9500, 9999)),        // bytes=9500-
-            (Suffix(500), 1000, span(500, 999)),          // bytes=-500
-            (Suffix(5000), 1000, span(0, 999)),           // suffix longer selects all
+            (FromTo(0, 499), 1000, span(0, 499)),      // first 500 bytes
+            (FromTo(500, 999), 1000, span(500, 999)),  // second 500 bytes
+            (FromTo(500, 5000), 1000, span(500, 999)), // last-pos clamped (§14.1.2)
+            (From(9500), 10000, span(9500, 9999)),     // bytes=9500-
+            (Suffix(500), 1000, span(500, 999)),       // bytes=-500
+            (Suffix(5000), 1000, span(0, 999)),        // suffix longer selects all
             (FromTo(1000, 1000), 1000, Resolved::Unsatisfiable), // first-pos == len
             (From(1000), 1000, Resolved::Unsatisfiable),
-            (Suffix(0), 1000, Resolved::Unsatisfiable),   // suffix-length 0
-            (FromTo(0, 16383), 100, span(0, 99)),         // PMTiles' first probe on small files
+            (Suffix(0), 1000, Resolved::Unsatisfiable), // suffix-length 0
+            (FromTo(0, 16383), 100, span(0, 99)),       // PMTiles' first probe on small files
             (FromTo(0, 0), 1, span(0, 0)),
-            (FromTo(0, 0), 0, Resolved::Unsatisfiable),   // zero-length: int-range never fits
+            (FromTo(0, 0), 0, Resolved::Unsatisfiable), // zero-length: int-range never fits
             (From(0), 0, Resolved::Unsatisfiable),
-            (Suffix(1), 0, Resolved::Whole),              // zero-length: 200, empty body
+            (Suffix(1), 0, Resolved::Whole), // zero-length: 200, empty body
             (FromTo(0, u64::MAX), u64::MAX, span(0, u64::MAX - 1)),
         ];
         for (spec, len, want) in cases {
@@ -191,9 +191,9 @@ mod tests {
             (&["bytes=-500"], Single(RangeSpec::Suffix(500))),
             (&["Bytes=0-1"], Single(RangeSpec::FromTo(0, 1))), // unit is case-insensitive
             (&["bytes=0-0,-1"], Multiple),
-            (&["bytes=5-1"], None),           // invalid: reversed
-            (&["bytes=abc"], None),           // unparsable
-            (&["items=0-1"], None),           // other unit
+            (&["bytes=5-1"], None), // invalid: reversed
+            (&["bytes=abc"], None), // unparsable
+            (&["items=0-1"], None), // other unit
             (&["bytes="], None),
             (&["bytes=0-1", "bytes=2-3"], None), // repeated header line
             (&[], None),
@@ -205,7 +205,11 @@ mod tests {
 
     #[test]
     fn header_value_round_trips() {
-        for spec in [RangeSpec::FromTo(3, 9), RangeSpec::From(7), RangeSpec::Suffix(12)] {
+        for spec in [
+            RangeSpec::FromTo(3, 9),
+            RangeSpec::From(7),
+            RangeSpec::Suffix(12),
+        ] {
             assert_eq!(parse(&[&spec.header_value()]), RangeRequest::Single(spec));
         }
     }

@@ -9,8 +9,8 @@ use crate::range::ByteSpan;
 use crate::store::StoreError;
 use crate::validators::EntityTag;
 use http::header::{
-    ACCEPT_RANGES, ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG, LAST_MODIFIED,
-    RETRY_AFTER,
+    ACCEPT_RANGES, ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG,
+    LAST_MODIFIED, RETRY_AFTER,
 };
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
 use std::time::SystemTime;
@@ -37,12 +37,20 @@ pub enum RequestError {
 /// on and nothing about internals (the log has the cause).
 pub fn error(err: &RequestError, config: &Config) -> Response<ObjectBody> {
     let (status, text) = match err {
-        RequestError::BadPath(_) => (StatusCode::BAD_REQUEST, "bad request: invalid object path\n"),
+        RequestError::BadPath(_) => (
+            StatusCode::BAD_REQUEST,
+            "bad request: invalid object path\n",
+        ),
         RequestError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n"),
-        RequestError::PreflightRefused => (StatusCode::FORBIDDEN, "cross-origin request not allowed\n"),
+        RequestError::PreflightRefused => {
+            (StatusCode::FORBIDDEN, "cross-origin request not allowed\n")
+        }
         RequestError::Store(e) => match e {
             StoreError::NotFound(_) => (StatusCode::NOT_FOUND, "not found\n"),
-            StoreError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "storage busy, retry shortly\n"),
+            StoreError::Unavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage busy, retry shortly\n",
+            ),
             StoreError::Timeout(_) => (StatusCode::GATEWAY_TIMEOUT, "storage timed out\n"),
             StoreError::Changed | StoreError::Interrupted(_) | StoreError::Failed(_) => {
                 (StatusCode::BAD_GATEWAY, "storage error\n")
@@ -52,7 +60,10 @@ pub fn error(err: &RequestError, config: &Config) -> Response<ObjectBody> {
     let mut response = Response::new(ObjectBody::text(text));
     *response.status_mut() = status;
     let h = response.headers_mut();
-    h.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    h.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     h.insert(CONTENT_LENGTH, HeaderValue::from(text.len()));
     let cache = match status {
         StatusCode::NOT_FOUND => config.not_found_cache_control.clone(),
@@ -64,7 +75,11 @@ pub fn error(err: &RequestError, config: &Config) -> Response<ObjectBody> {
             h.insert(RETRY_AFTER, HeaderValue::from_static("1"));
         }
         StatusCode::METHOD_NOT_ALLOWED => {
-            let allow = if config.cors.enabled() { "GET, HEAD, OPTIONS" } else { "GET, HEAD" };
+            let allow = if config.cors.enabled() {
+                "GET, HEAD, OPTIONS"
+            } else {
+                "GET, HEAD"
+            };
             h.insert(ALLOW, HeaderValue::from_static(allow));
         }
         _ => {}
@@ -77,7 +92,9 @@ fn validators(h: &mut HeaderMap, etag: Option<&EntityTag>, last_modified: Option
     if let Some(v) = etag.and_then(|t| HeaderValue::from_str(&t.to_header_string()).ok()) {
         h.insert(ETAG, v);
     }
-    if let Some(v) = last_modified.and_then(|t| HeaderValue::from_str(&httpdate::fmt_http_date(t)).ok()) {
+    if let Some(v) =
+        last_modified.and_then(|t| HeaderValue::from_str(&httpdate::fmt_http_date(t)).ok())
+    {
         h.insert(LAST_MODIFIED, v);
     }
 }
@@ -107,8 +124,12 @@ pub fn not_modified(
 pub fn precondition_failed() -> Response<ObjectBody> {
     let mut response = Response::new(ObjectBody::empty());
     *response.status_mut() = StatusCode::PRECONDITION_FAILED;
-    response.headers_mut().insert(CONTENT_LENGTH, HeaderValue::from(0));
-    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+        .headers_mut()
+        .insert(CONTENT_LENGTH, HeaderValue::from(0));
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
@@ -125,14 +146,28 @@ pub fn unsatisfiable(meta: &ObjectMeta) -> Response<ObjectBody> {
 }
 
 /// Headers of a 200 (`partial` = None) or 206; the body is attached by the caller.
-pub fn object(meta: &ObjectMeta, partial: Option<ByteSpan>, config: &Config, body: ObjectBody) -> Response<ObjectBody> {
+pub fn object(
+    meta: &ObjectMeta,
+    partial: Option<ByteSpan>,
+    config: &Config,
+    body: ObjectBody,
+) -> Response<ObjectBody> {
     let mut response = Response::new(body);
     let h = response.headers_mut();
-    let content_type = meta.content_type.as_deref().and_then(|t| HeaderValue::from_str(t).ok());
-    h.insert(CONTENT_TYPE, content_type.unwrap_or(HeaderValue::from_static("application/octet-stream")));
+    let content_type = meta
+        .content_type
+        .as_deref()
+        .and_then(|t| HeaderValue::from_str(t).ok());
+    h.insert(
+        CONTENT_TYPE,
+        content_type.unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
     validators(h, Some(&meta.etag), meta.last_modified);
     h.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    h.insert(CACHE_CONTROL, cache_control(meta.cache_control.as_deref(), config));
+    h.insert(
+        CACHE_CONTROL,
+        cache_control(meta.cache_control.as_deref(), config),
+    );
     let length = match partial {
         Some(span) => {
             h.insert(CONTENT_RANGE, content_range(Some(span), meta.len));
@@ -141,7 +176,9 @@ pub fn object(meta: &ObjectMeta, partial: Option<ByteSpan>, config: &Config, bod
         }
         None => meta.len,
     };
-    response.headers_mut().insert(CONTENT_LENGTH, HeaderValue::from(length));
+    response
+        .headers_mut()
+        .insert(CONTENT_LENGTH, HeaderValue::from(length));
     response
 }
 
@@ -152,4 +189,68 @@ fn content_range(span: Option<ByteSpan>, len: u64) -> HeaderValue {
     };
     // Digits, spaces, '-', '/' and '*' only: always a valid header value.
     HeaderValue::from_str(&text).unwrap_or(HeaderValue::from_static("bytes */0"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The one mapping of failures to statuses (issue contract: 404 with a short cache, 503
+    // with Retry-After, 504, 502), and no internal detail in the body.
+    #[test]
+    fn error_status_table() {
+        let secret = "s3://internal-bucket/secret-key: connection refused";
+        let cases = [
+            (RequestError::BadPath(KeyError::DotSegment), 400, "no-store"),
+            (RequestError::MethodNotAllowed, 405, "no-store"),
+            (RequestError::PreflightRefused, 403, "no-store"),
+            (
+                RequestError::Store(StoreError::NotFound(secret.into())),
+                404,
+                "public, max-age=60",
+            ),
+            (
+                RequestError::Store(StoreError::Unavailable(secret.into())),
+                503,
+                "no-store",
+            ),
+            (
+                RequestError::Store(StoreError::Timeout(secret.into())),
+                504,
+                "no-store",
+            ),
+            (
+                RequestError::Store(StoreError::Failed(secret.into())),
+                502,
+                "no-store",
+            ),
+            (
+                RequestError::Store(StoreError::Interrupted(secret.into())),
+                502,
+                "no-store",
+            ),
+            (RequestError::Store(StoreError::Changed), 502, "no-store"),
+        ];
+        let config = Config::default();
+        for (err, status, cache) in cases {
+            let r = error(&err, &config);
+            assert_eq!(r.status().as_u16(), status, "{err}");
+            assert_eq!(r.headers()[CACHE_CONTROL], cache, "{err}");
+            assert_eq!(
+                r.headers().contains_key(RETRY_AFTER),
+                status == 503,
+                "{err}"
+            );
+            assert_eq!(r.headers().contains_key(ALLOW), status == 405, "{err}");
+        }
+    }
+
+    #[test]
+    fn content_range_forms() {
+        assert_eq!(
+            content_range(Some(ByteSpan { first: 0, last: 9 }), 100),
+            "bytes 0-9/100"
+        );
+        assert_eq!(content_range(None, 0), "bytes */0");
+    }
 }

@@ -20,10 +20,17 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// lets in-flight responses finish for at most `drain`.
 ///
 /// Returns whether every connection finished within `drain`.
-pub async fn run(listener: TcpListener, origin: Origin, shutdown: impl Future<Output = ()>, drain: Duration) -> bool {
+pub async fn run(
+    listener: TcpListener,
+    origin: Origin,
+    shutdown: impl Future<Output = ()>,
+    drain: Duration,
+) -> bool {
     let graceful = GracefulShutdown::new();
     let mut builder = http1::Builder::new();
-    builder.timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {

@@ -40,21 +40,30 @@ impl Origin {
         let (parts, _body) = request.into_parts();
         let result = self.route(rid, &parts).await;
         let mut response = result.unwrap_or_else(|err| {
-            let path = parts.uri.path();
+            let key = object_key(parts.uri.path(), &self.config.prefix).map(|k| k.to_string());
+            let key = key.unwrap_or_else(|_| format!("(path {:?})", parts.uri.path()));
             match &err {
                 RequestError::Store(e) if e.is_transient() => {
-                    tracing::error!(rid, path, cause = %err, "request failed");
+                    tracing::error!(rid, key, cause = %err, "request failed")
                 }
-                _ => tracing::info!(rid, path, cause = %err, "request refused"),
+                _ => tracing::info!(rid, key, cause = %err, "request refused"),
             }
             response::error(&err, &self.config)
         });
-        self.config.cors.decorate(&parts.headers, response.headers_mut());
+        if parts.method != Method::OPTIONS {
+            self.config
+                .cors
+                .decorate(&parts.headers, response.headers_mut());
+        }
         tracing::debug!(rid, method = %parts.method, uri = %parts.uri, status = response.status().as_u16(), "served");
         response
     }
 
-    async fn route(&self, rid: u64, parts: &http::request::Parts) -> Result<Response<ObjectBody>, RequestError> {
+    async fn route(
+        &self,
+        rid: u64,
+        parts: &http::request::Parts,
+    ) -> Result<Response<ObjectBody>, RequestError> {
         let head = match parts.method {
             Method::GET => false,
             Method::HEAD => true,
@@ -63,53 +72,69 @@ impl Origin {
         };
         let key = object_key(parts.uri.path(), &self.config.prefix)?;
         let conditions = Conditions::from_headers(&parts.headers);
-        let range = match head {
-            true => RangeRequest::None,
-            false => RangeRequest::from_headers(&parts.headers),
-        };
-        let fetched = if head {
-            let meta = self.store.head(key.as_str()).await?;
-            Fetched::Object { meta, body: None }
-        } else {
-            let req = GetRequest {
-                key: key.as_str(),
-                range: range.single(),
-                conditions: &conditions,
-            };
-            self.store.get(req).await?
-        };
         let ask = Ask {
             head,
             conditions: &conditions,
-            range,
+            range: match head {
+                true => RangeRequest::None,
+                false => RangeRequest::from_headers(&parts.headers),
+            },
             now: SystemTime::now(),
         };
-        let (meta, prefetched) = match fetched {
+        let (meta, prefetched) = match self.fetch(key.as_str(), &ask).await? {
+            Fetched::Object { meta, body } => (meta, body),
             Fetched::NotModified {
                 etag,
                 last_modified,
                 cache_control,
             } => {
-                let config = &self.config;
-                return Ok(response::not_modified(etag.as_ref(), last_modified, cache_control.as_deref(), config));
+                let cc = cache_control.as_deref();
+                return Ok(response::not_modified(
+                    etag.as_ref(),
+                    last_modified,
+                    cc,
+                    &self.config,
+                ));
             }
-            Fetched::Object { meta, body } => (meta, body),
         };
         let (span, partial) = match decide(&ask, &meta) {
             Decision::PreconditionFailed => return Ok(response::precondition_failed()),
             Decision::NotModified => {
                 let (etag, cc) = (Some(&meta.etag), meta.cache_control.as_deref());
-                return Ok(response::not_modified(etag, meta.last_modified, cc, &self.config));
+                return Ok(response::not_modified(
+                    etag,
+                    meta.last_modified,
+                    cc,
+                    &self.config,
+                ));
             }
             Decision::Unsatisfiable => return Ok(response::unsatisfiable(&meta)),
             Decision::Full(span) => (span, None),
             Decision::Partial(span) => (Some(span), Some(span)),
         };
         let body = match span {
-            Some(span) if !head => self.body(rid, key.as_str(), &meta, span, prefetched).await?,
+            Some(span) if !head => {
+                self.body(rid, key.as_str(), &meta, span, prefetched)
+                    .await?
+            }
             _ => ObjectBody::empty(),
         };
         Ok(response::object(&meta, partial, &self.config, body))
+    }
+
+    /// The one store call of a request: HeadObject-like for HEAD, a lookup that may start the
+    /// read for GET.
+    async fn fetch(&self, key: &str, ask: &Ask<'_>) -> Result<Fetched, RequestError> {
+        if ask.head {
+            let meta = self.store.head(key).await?;
+            return Ok(Fetched::Object { meta, body: None });
+        }
+        let req = GetRequest {
+            key,
+            range: ask.range.single(),
+            conditions: ask.conditions,
+        };
+        Ok(self.store.get(req).await?)
     }
 
     /// The streamed body for `span`: the store's started read when it covers exactly that
@@ -135,8 +160,15 @@ impl Origin {
         Ok(ObjectBody::stream(source, span, chunks, self.config.resume))
     }
 
-    fn preflight(&self, parts: &http::request::Parts) -> Result<Response<ObjectBody>, RequestError> {
-        let headers = self.config.cors.preflight(&parts.headers).ok_or(RequestError::PreflightRefused)?;
+    fn preflight(
+        &self,
+        parts: &http::request::Parts,
+    ) -> Result<Response<ObjectBody>, RequestError> {
+        let headers = self
+            .config
+            .cors
+            .preflight(&parts.headers)
+            .ok_or(RequestError::PreflightRefused)?;
         let mut response = Response::new(ObjectBody::empty());
         *response.status_mut() = StatusCode::NO_CONTENT;
         *response.headers_mut() = headers;

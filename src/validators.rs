@@ -22,7 +22,10 @@ impl EntityTag {
         };
         let inner = quoted.strip_prefix('"')?.strip_suffix('"')?;
         // etagc = %x21 / %x23-7E / obs-text: anything visible but DQUOTE.
-        if !inner.bytes().all(|b| b == 0x21 || (0x23..=0x7e).contains(&b) || b >= 0x80) {
+        if !inner
+            .bytes()
+            .all(|b| b == 0x21 || (0x23..=0x7e).contains(&b) || b >= 0x80)
+        {
             return None;
         }
         Some(EntityTag {
@@ -245,7 +248,10 @@ mod tests {
     // §5.3: a list header may be split over several lines; all of them count.
     #[test]
     fn if_none_match_reads_every_line() {
-        let h = headers(&[(IF_NONE_MATCH, r#""a", "b,c""#), (IF_NONE_MATCH, r#"W/"d""#)]);
+        let h = headers(&[
+            (IF_NONE_MATCH, r#""a", "b,c""#),
+            (IF_NONE_MATCH, r#"W/"d""#),
+        ]);
         let want = TagCondition::Tags(vec![tag(r#""a""#), tag(r#""b,c""#), tag(r#"W/"d""#)]);
         assert_eq!(Conditions::from_headers(&h).if_none_match, Some(want));
     }
@@ -253,9 +259,15 @@ mod tests {
     #[test]
     fn star_and_garbage() {
         let h = headers(&[(IF_MATCH, r#""a", *"#)]);
-        assert_eq!(Conditions::from_headers(&h).if_match, Some(TagCondition::Any));
+        assert_eq!(
+            Conditions::from_headers(&h).if_match,
+            Some(TagCondition::Any)
+        );
         let h = headers(&[(IF_MATCH, "garbage")]);
-        assert_eq!(Conditions::from_headers(&h).if_match, Some(TagCondition::Tags(vec![])));
+        assert_eq!(
+            Conditions::from_headers(&h).if_match,
+            Some(TagCondition::Tags(vec![]))
+        );
     }
 
     // §13.1.3/§13.1.4: ignore invalid dates and fields with more than one member.
@@ -265,11 +277,17 @@ mod tests {
         let when = UNIX_EPOCH + Duration::from_secs(784111777);
         let c = Conditions::from_headers(&headers(&[(IF_MODIFIED_SINCE, date)]));
         assert_eq!(c.if_modified_since, Some(when));
-        let c = Conditions::from_headers(&headers(&[(IF_MODIFIED_SINCE, "Sunday, 06-Nov-94 08:49:37 GMT")]));
+        let c = Conditions::from_headers(&headers(&[(
+            IF_MODIFIED_SINCE,
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+        )]));
         assert_eq!(c.if_modified_since, Some(when)); // obsolete RFC 850 form
         let c = Conditions::from_headers(&headers(&[(IF_MODIFIED_SINCE, "yesterday")]));
         assert_eq!(c.if_modified_since, None);
-        let c = Conditions::from_headers(&headers(&[(IF_UNMODIFIED_SINCE, date), (IF_UNMODIFIED_SINCE, date)]));
+        let c = Conditions::from_headers(&headers(&[
+            (IF_UNMODIFIED_SINCE, date),
+            (IF_UNMODIFIED_SINCE, date),
+        ]));
         assert_eq!(c.if_unmodified_since, None);
     }
 
@@ -279,7 +297,10 @@ mod tests {
         let c = |v: &str| Conditions::from_headers(&headers(&[(IF_RANGE, v)])).if_range;
         assert_eq!(c(r#""x""#), Some(IfRange::Tag(tag(r#""x""#))));
         assert_eq!(c(r#"W/"x""#), Some(IfRange::Tag(tag(r#"W/"x""#))));
-        assert!(matches!(c("Sun, 06 Nov 1994 08:49:37 GMT"), Some(IfRange::Date(_))));
+        assert!(matches!(
+            c("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(IfRange::Date(_))
+        ));
         assert_eq!(c("nonsense"), Some(IfRange::Invalid));
         assert_eq!(Conditions::from_headers(&HeaderMap::new()).if_range, None);
     }

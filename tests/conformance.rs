@@ -124,9 +124,19 @@ fn cases(seen: &Seen) -> Vec<Case> {
         part("range a-", "bytes=100-", 100, len - 1),
         part("range -n", "bytes=-500", len - 500, len - 1),
         part("range one byte", "bytes=0-0", 0, 0),
-        part("range last byte", &format!("bytes={}-{}", len - 1, len - 1), len - 1, len - 1),
+        part(
+            "range last byte",
+            &format!("bytes={}-{}", len - 1, len - 1),
+            len - 1,
+            len - 1,
+        ),
         part("range end clamped", "bytes=1000-99999999", 1000, len - 1),
-        part("suffix longer than object selects it all", "bytes=-99999999", 0, len - 1),
+        part(
+            "suffix longer than object selects it all",
+            "bytes=-99999999",
+            0,
+            len - 1,
+        ),
         part("PMTiles first probe", "bytes=0-16383", 0, 16383),
         part("range unit case-insensitive", "Bytes=5-9", 5, 9),
         case("range past end -> 416", "GET", p, 416, b"")
@@ -141,12 +151,15 @@ fn cases(seen: &Seen) -> Vec<Case> {
         full("several ranges: whole object").with("range", "bytes=0-0,10-19"),
         not_modified("If-None-Match current -> 304").with("if-none-match", &etag),
         not_modified("If-None-Match weak comparison -> 304").with("if-none-match", &weak),
-        not_modified("If-None-Match list -> 304").with("if-none-match", format!("\"nope\", {etag}")),
+        not_modified("If-None-Match list -> 304")
+            .with("if-none-match", format!("\"nope\", {etag}")),
         not_modified("If-None-Match over two lines -> 304")
             .with("if-none-match", "\"nope\"")
             .with("if-none-match", &etag),
         not_modified("If-None-Match * -> 304").with("if-none-match", "*"),
-        not_modified("If-None-Match beats Range").with("if-none-match", &etag).with("range", "bytes=0-9"),
+        not_modified("If-None-Match beats Range")
+            .with("if-none-match", &etag)
+            .with("range", "bytes=0-9"),
         full("If-None-Match other -> 200").with("if-none-match", "\"nope\""),
         case("HEAD If-None-Match -> 304", "HEAD", p, 304, b"")
             .with("if-none-match", &etag)
@@ -155,8 +168,12 @@ fn cases(seen: &Seen) -> Vec<Case> {
         full("If-Match * -> 200").with("if-match", "*"),
         failed("If-Match other -> 412").with("if-match", "\"nope\""),
         failed("If-Match weak never matches -> 412").with("if-match", &weak),
-        failed("If-Match before If-None-Match").with("if-match", "\"nope\"").with("if-none-match", &etag),
-        failed("If-Match before Range").with("if-match", "\"nope\"").with("range", "bytes=0-9"),
+        failed("If-Match before If-None-Match")
+            .with("if-match", "\"nope\"")
+            .with("if-none-match", &etag),
+        failed("If-Match before Range")
+            .with("if-match", "\"nope\"")
+            .with("range", "bytes=0-9"),
         not_modified("If-Modified-Since = Last-Modified -> 304").with("if-modified-since", &lm),
         full("If-Modified-Since earlier -> 200").with("if-modified-since", &before),
         full("If-None-Match takes precedence over If-Modified-Since")
@@ -168,11 +185,19 @@ fn cases(seen: &Seen) -> Vec<Case> {
             .with("if-match", &etag)
             .with("if-unmodified-since", &before),
         part("If-Range ETag match -> 206", "bytes=0-99", 0, 99).with("if-range", &etag),
-        full("If-Range ETag mismatch -> 200").with("range", "bytes=0-99").with("if-range", "\"nope\""),
-        full("If-Range weak ETag -> 200").with("range", "bytes=0-99").with("if-range", &weak),
+        full("If-Range ETag mismatch -> 200")
+            .with("range", "bytes=0-99")
+            .with("if-range", "\"nope\""),
+        full("If-Range weak ETag -> 200")
+            .with("range", "bytes=0-99")
+            .with("if-range", &weak),
         part("If-Range exact date -> 206", "bytes=10-19", 10, 19).with("if-range", &lm),
-        full("If-Range other date -> 200").with("range", "bytes=0-99").with("if-range", &later),
-        full("If-Range mismatch skips 416").with("range", format!("bytes={len}-")).with("if-range", "\"nope\""),
+        full("If-Range other date -> 200")
+            .with("range", "bytes=0-99")
+            .with("if-range", &later),
+        full("If-Range mismatch skips 416")
+            .with("range", format!("bytes={len}-"))
+            .with("if-range", "\"nope\""),
     ];
     v.extend(other_objects());
     v.extend(errors_and_cors());
@@ -187,24 +212,61 @@ fn other_objects() -> Vec<Case> {
         case("zero-length object", "GET", "/empty.bin", 200, b"")
             .expect("content-length", "0")
             .expect("content-type", "application/octet-stream"),
-        case("zero-length: suffix range -> 200 empty", "GET", "/empty.bin", 200, b"")
-            .with("range", "bytes=-5")
-            .expect("content-length", "0")
-            .absent("content-range"),
-        case("zero-length: int range -> 416", "GET", "/empty.bin", 416, b"")
-            .with("range", "bytes=0-")
-            .expect("content-range", "bytes */0"),
-        case("percent-encoded unicode key", "GET", nested.path, 200, &nested.bytes).expect("content-type", "image/png"),
-        case("several chunks, exact bytes", "GET", "/big.bin", 200, &big.bytes),
-        case("range across chunk boundaries", "GET", "/big.bin", 206, &big.bytes[mid.clone()])
-            .with("range", format!("bytes={}-{}", mid.start(), mid.end())),
+        case(
+            "zero-length: suffix range -> 200 empty",
+            "GET",
+            "/empty.bin",
+            200,
+            b"",
+        )
+        .with("range", "bytes=-5")
+        .expect("content-length", "0")
+        .absent("content-range"),
+        case(
+            "zero-length: int range -> 416",
+            "GET",
+            "/empty.bin",
+            416,
+            b"",
+        )
+        .with("range", "bytes=0-")
+        .expect("content-range", "bytes */0"),
+        case(
+            "percent-encoded unicode key",
+            "GET",
+            nested.path,
+            200,
+            &nested.bytes,
+        )
+        .expect("content-type", "image/png"),
+        case(
+            "several chunks, exact bytes",
+            "GET",
+            "/big.bin",
+            200,
+            &big.bytes,
+        ),
+        case(
+            "range across chunk boundaries",
+            "GET",
+            "/big.bin",
+            206,
+            &big.bytes[mid.clone()],
+        )
+        .with("range", format!("bytes={}-{}", mid.start(), mid.end())),
     ]
 }
 
 fn errors_and_cors() -> Vec<Case> {
-    let mut v = vec![case("missing object -> 404", "GET", "/nope.jpg", 404, b"not found\n")
-        .expect("cache-control", "public, max-age=60")
-        .expect("content-type", "text/plain; charset=utf-8")];
+    let mut v = vec![case(
+        "missing object -> 404",
+        "GET",
+        "/nope.jpg",
+        404,
+        b"not found\n",
+    )
+    .expect("cache-control", "public, max-age=60")
+    .expect("content-type", "text/plain; charset=utf-8")];
     for (name, path) in [
         ("dot-dot segment", "/../photo.jpg"),
         ("encoded dot-dot", "/a/%2e%2e/photo.jpg"),
@@ -216,27 +278,60 @@ fn errors_and_cors() -> Vec<Case> {
         ("bad escape", "/photo%zz.jpg"),
         ("root", "/"),
     ] {
-        v.push(case(&format!("400 for {name}"), "GET", path, 400, b"bad request: invalid object path\n"));
+        v.push(case(
+            &format!("400 for {name}"),
+            "GET",
+            path,
+            400,
+            b"bad request: invalid object path\n",
+        ));
     }
     let long = format!("/{}", "k".repeat(1025));
-    v.push(case("400 for a key over 1024 bytes", "GET", &long, 400, b"bad request: invalid object path\n"));
+    v.push(case(
+        "400 for a key over 1024 bytes",
+        "GET",
+        &long,
+        400,
+        b"bad request: invalid object path\n",
+    ));
     for method in ["POST", "PUT", "DELETE", "PATCH"] {
         v.push(
-            case(&format!("{method} -> 405"), method, "/photo.jpg", 405, b"method not allowed\n")
-                .expect("allow", "GET, HEAD, OPTIONS"),
+            case(
+                &format!("{method} -> 405"),
+                method,
+                "/photo.jpg",
+                405,
+                b"method not allowed\n",
+            )
+            .expect("allow", "GET, HEAD, OPTIONS"),
         );
     }
     v.push(
-        case("CORS: allowed origin sees validators", "GET", "/photo.jpg", 200, &fixtures()[0].bytes)
-            .with("origin", ORIGIN)
-            .expect("access-control-allow-origin", ORIGIN)
-            .expect("access-control-expose-headers", "ETag, Content-Range, Content-Length, Accept-Ranges, Last-Modified")
-            .expect("vary", "Origin"),
+        case(
+            "CORS: allowed origin sees validators",
+            "GET",
+            "/photo.jpg",
+            200,
+            &fixtures()[0].bytes,
+        )
+        .with("origin", ORIGIN)
+        .expect("access-control-allow-origin", ORIGIN)
+        .expect(
+            "access-control-expose-headers",
+            "ETag, Content-Range, Content-Length, Accept-Ranges, Last-Modified",
+        )
+        .expect("vary", "Origin"),
     );
     v.push(
-        case("CORS: other origin gets no grant", "GET", "/empty.bin", 200, b"")
-            .with("origin", "https://evil.example")
-            .absent("access-control-allow-origin"),
+        case(
+            "CORS: other origin gets no grant",
+            "GET",
+            "/empty.bin",
+            200,
+            b"",
+        )
+        .with("origin", "https://evil.example")
+        .absent("access-control-allow-origin"),
     );
     v.push(
         case("CORS preflight", "OPTIONS", "/photo.jpg", 204, b"")
@@ -247,9 +342,15 @@ fn errors_and_cors() -> Vec<Case> {
             .expect("access-control-allow-methods", "GET, HEAD"),
     );
     v.push(
-        case("CORS preflight for PUT refused", "OPTIONS", "/photo.jpg", 403, b"cross-origin request not allowed\n")
-            .with("origin", ORIGIN)
-            .with("access-control-request-method", "PUT"),
+        case(
+            "CORS preflight for PUT refused",
+            "OPTIONS",
+            "/photo.jpg",
+            403,
+            b"cross-origin request not allowed\n",
+        )
+        .with("origin", ORIGIN)
+        .with("access-control-request-method", "PUT"),
     );
     v
 }
@@ -259,12 +360,22 @@ async fn run_suite(kind: Kind) {
     for f in fixtures() {
         backend.put(f.key, f.bytes, f.content_type, None).await;
     }
-    backend.put("cached.jpg", b"x".to_vec(), "image/jpeg", Some("public, max-age=60")).await;
+    backend
+        .put(
+            "cached.jpg",
+            b"x".to_vec(),
+            "image/jpeg",
+            Some("public, max-age=60"),
+        )
+        .await;
     let mut args = backend.serve_args();
     args.extend(["--cors-origin".into(), ORIGIN.into()]);
     let server = Imgorigin::start(&args);
     let head = fetch(server.addr, "HEAD", "/photo.jpg", &[]).await;
-    let last_modified = head.header("last-modified").expect("last-modified").to_owned();
+    let last_modified = head
+        .header("last-modified")
+        .expect("last-modified")
+        .to_owned();
     let seen = Seen {
         etag: head.header("etag").expect("etag").to_owned(),
         lm_time: httpdate::parse_http_date(&last_modified).expect("date"),
@@ -273,8 +384,14 @@ async fn run_suite(kind: Kind) {
     let mut list = cases(&seen);
     if kind != Kind::Local {
         list.push(
-            case("S3: the object's own Cache-Control wins", "GET", "/cached.jpg", 200, b"x")
-                .expect("cache-control", "public, max-age=60"),
+            case(
+                "S3: the object's own Cache-Control wins",
+                "GET",
+                "/cached.jpg",
+                200,
+                b"x",
+            )
+            .expect("cache-control", "public, max-age=60"),
         );
     }
     let mut failures = Vec::new();
@@ -292,15 +409,27 @@ async fn run_suite(kind: Kind) {
         }
         match &got.body {
             Ok(body) if sha256(body) == sha256(&c.body) => {}
-            Ok(body) => problems.push(format!("body: {} bytes, sha256 differs from {} expected", body.len(), c.body.len())),
+            Ok(body) => problems.push(format!(
+                "body: {} bytes, sha256 differs from {} expected",
+                body.len(),
+                c.body.len()
+            )),
             Err((_, e)) => problems.push(format!("body aborted: {e}")),
         }
         if !problems.is_empty() {
             failures.push(format!("{}: {}", c.name, problems.join("; ")));
         }
     }
-    println!("conformance {kind:?}: {} of {} cases passed", list.len() - failures.len(), list.len());
-    assert!(failures.is_empty(), "{kind:?} failed cases:\n{}", failures.join("\n"));
+    println!(
+        "conformance {kind:?}: {} of {} cases passed",
+        list.len() - failures.len(),
+        list.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{kind:?} failed cases:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

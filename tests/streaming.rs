@@ -20,10 +20,17 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const LEN: usize = 4 * 1024 * 1024;
 
 async fn start(store: MemoryStore) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let origin = Origin::new(Arc::new(store) as Arc<dyn Store>, Config::default());
-    tokio::spawn(server::run(listener, origin, std::future::pending(), Duration::from_secs(1)));
+    tokio::spawn(server::run(
+        listener,
+        origin,
+        std::future::pending(),
+        Duration::from_secs(1),
+    ));
     addr
 }
 
@@ -53,7 +60,10 @@ async fn resumed_range_keeps_exact_bytes() {
     let addr = start(store.clone()).await;
     let got = fetch(addr, "GET", "/obj.bin", &[("range", "bytes=1000-999999")]).await;
     assert_eq!(got.status, 206);
-    assert_eq!(sha256(&got.body.expect("complete body")), sha256(&bytes[1000..1_000_000]));
+    assert_eq!(
+        sha256(&got.body.expect("complete body")),
+        sha256(&bytes[1000..1_000_000])
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -64,10 +74,20 @@ async fn unrecoverable_failure_aborts_the_transfer() {
     let got = fetch(addr, "GET", "/obj.bin", &[]).await;
     assert_eq!(got.status, 200, "headers were already sent");
     assert_eq!(got.header("content-length"), Some(LEN.to_string().as_str()));
-    assert!(got.body.is_err(), "the transfer must be aborted, not end cleanly");
+    assert!(
+        got.body.is_err(),
+        "the transfer must be aborted, not end cleanly"
+    );
     let received = got.bytes();
-    assert_eq!(received.len(), 1_000_000, "everything before the failure, nothing after");
-    assert!(received == &bytes[..received.len()], "only bytes of the object, in order");
+    assert_eq!(
+        received.len(),
+        1_000_000,
+        "everything before the failure, nothing after"
+    );
+    assert!(
+        received == &bytes[..received.len()],
+        "only bytes of the object, in order"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -84,7 +104,10 @@ async fn object_replaced_mid_stream_aborts() {
     }
     replacer.put("obj.bin", pattern(LEN, 8), None);
     let got = task.await.expect("join");
-    assert!(got.body.is_err(), "a resume must not splice another version");
+    assert!(
+        got.body.is_err(),
+        "a resume must not splice another version"
+    );
     let received = got.bytes();
     assert_eq!(received.len(), 500_000);
     assert!(received == &bytes[..received.len()]);
@@ -97,15 +120,24 @@ async fn client_disconnect_ends_the_store_read() {
     let live = store.streams();
     let addr = start(store.clone()).await;
     let mut conn = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    conn.write_all(b"GET /big.bin HTTP/1.1\r\nhost: x\r\n\r\n").await.expect("send");
+    conn.write_all(b"GET /big.bin HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .expect("send");
     let mut buf = vec![0u8; 256 * 1024];
     let n = conn.read(&mut buf).await.expect("read");
     assert!(n > 0);
-    assert_eq!(live.live(), 1, "one read in flight while the client is connected");
+    assert_eq!(
+        live.live(),
+        1,
+        "one read in flight while the client is connected"
+    );
     drop(conn);
     let deadline = Instant::now() + Duration::from_secs(2);
     while live.live() != 0 {
-        assert!(Instant::now() < deadline, "store stream still open 2 s after the client left");
+        assert!(
+            Instant::now() < deadline,
+            "store stream still open 2 s after the client left"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
@@ -116,7 +148,10 @@ async fn head_and_not_modified_read_no_bytes() {
     let addr = start(store.clone()).await;
     let head = fetch(addr, "HEAD", "/obj.bin", &[]).await;
     assert_eq!(head.status, 200);
-    assert_eq!(head.header("content-length"), Some(LEN.to_string().as_str()));
+    assert_eq!(
+        head.header("content-length"),
+        Some(LEN.to_string().as_str())
+    );
     let etag = head.header("etag").expect("etag").to_owned();
     let nm = fetch(addr, "GET", "/obj.bin", &[("if-none-match", &etag)]).await;
     assert_eq!(nm.status, 304);
@@ -127,7 +162,13 @@ async fn head_and_not_modified_read_no_bytes() {
 async fn without_cors_options_is_not_allowed() {
     let (store, _) = store_with_object();
     let addr = start(store).await;
-    let got = fetch(addr, "OPTIONS", "/obj.bin", &[("origin", "https://a.example")]).await;
+    let got = fetch(
+        addr,
+        "OPTIONS",
+        "/obj.bin",
+        &[("origin", "https://a.example")],
+    )
+    .await;
     assert_eq!(got.status, 405);
     assert_eq!(got.header("allow"), Some("GET, HEAD"));
     assert_eq!(got.header("access-control-allow-origin"), None);

@@ -46,37 +46,301 @@ fn decision_table() {
     let c = Conditions::default;
     let rows: Vec<(&str, bool, Conditions, RangeRequest, Decision)> = vec![
         ("plain GET", false, c(), none, full),
-        ("§14.2 single range", false, c(), first100, Partial(span(0, 99))),
+        (
+            "§14.2 single range",
+            false,
+            c(),
+            first100,
+            Partial(span(0, 99)),
+        ),
         ("§14.2 HEAD ignores Range", true, c(), first100, full),
-        ("§14.2 several ranges: whole object", false, c(), RangeRequest::Multiple, full),
-        ("§15.5.17 unsatisfiable", false, c(), RangeRequest::Single(RangeSpec::From(LEN)), Unsatisfiable),
-        ("§13.1.1 If-Match strong hit", false, Conditions { if_match: tags(&[r#""v1""#]), ..c() }, none, full),
-        ("§13.1.1 If-Match miss -> 412", false, Conditions { if_match: tags(&[r#""v0""#]), ..c() }, none, PreconditionFailed),
-        ("§13.1.1 If-Match weak tag never matches", false, Conditions { if_match: tags(&[r#"W/"v1""#]), ..c() }, none, PreconditionFailed),
-        ("§13.1.1 If-Match * matches", false, Conditions { if_match: Some(TagCondition::Any), ..c() }, none, full),
-        ("§13.1.1 If-Match garbage fails closed", false, Conditions { if_match: tags(&[]), ..c() }, none, PreconditionFailed),
-        ("§13.1.4 If-Unmodified-Since before LM -> 412", false, Conditions { if_unmodified_since: Some(at(999_999)), ..c() }, none, PreconditionFailed),
-        ("§13.1.4 If-Unmodified-Since at LM passes", false, Conditions { if_unmodified_since: Some(at(1_000_000)), ..c() }, none, full),
-        ("§13.2.2 If-Match takes precedence over If-Unmodified-Since", false, Conditions { if_match: tags(&[r#""v1""#]), if_unmodified_since: Some(at(1)), ..c() }, none, full),
-        ("§13.1.2 If-None-Match weak hit -> 304", false, Conditions { if_none_match: tags(&[r#"W/"v1""#]), ..c() }, none, NotModified),
-        ("§13.1.2 If-None-Match hit on HEAD -> 304", true, Conditions { if_none_match: tags(&[r#""v1""#]), ..c() }, none, NotModified),
-        ("§13.1.2 If-None-Match miss -> 200", false, Conditions { if_none_match: tags(&[r#""v0""#]), ..c() }, none, full),
-        ("§13.1.2 If-None-Match * -> 304", false, Conditions { if_none_match: Some(TagCondition::Any), ..c() }, none, NotModified),
-        ("§13.1.3 If-Modified-Since at LM -> 304", false, Conditions { if_modified_since: Some(at(1_000_000)), ..c() }, none, NotModified),
-        ("§13.1.3 If-Modified-Since before LM -> 200", false, Conditions { if_modified_since: Some(at(999_999)), ..c() }, none, full),
-        ("§13.1.3 future If-Modified-Since is ignored", false, Conditions { if_modified_since: Some(at(3_000_000)), ..c() }, none, full),
-        ("§13.2.2 If-None-Match takes precedence over If-Modified-Since", false, Conditions { if_none_match: tags(&[r#""v0""#]), if_modified_since: Some(at(1_000_000)), ..c() }, none, full),
-        ("§13.2.2 412 before 304", false, Conditions { if_match: tags(&[r#""v0""#]), if_none_match: tags(&[r#""v1""#]), ..c() }, none, PreconditionFailed),
-        ("§13.2.2 304 before range", false, Conditions { if_none_match: tags(&[r#""v1""#]), ..c() }, first100, NotModified),
-        ("§13.2.2 412 before 416", false, Conditions { if_match: tags(&[r#""v0""#]), ..c() }, RangeRequest::Single(RangeSpec::From(LEN)), PreconditionFailed),
-        ("§13.1.5 If-Range tag match -> 206", false, Conditions { if_range: Some(IfRange::Tag(tag(r#""v1""#))), ..c() }, first100, Partial(span(0, 99))),
-        ("§13.1.5 If-Range tag mismatch -> 200", false, Conditions { if_range: Some(IfRange::Tag(tag(r#""v0""#))), ..c() }, first100, full),
-        ("§13.1.5 If-Range weak tag -> 200", false, Conditions { if_range: Some(IfRange::Tag(tag(r#"W/"v1""#))), ..c() }, first100, full),
-        ("§13.1.5 If-Range exact date -> 206", false, Conditions { if_range: Some(IfRange::Date(at(1_000_000))), ..c() }, first100, Partial(span(0, 99))),
-        ("§13.1.5 If-Range later date is not a match -> 200", false, Conditions { if_range: Some(IfRange::Date(at(1_000_001))), ..c() }, first100, full),
-        ("§13.1.5 If-Range invalid -> 200", false, Conditions { if_range: Some(IfRange::Invalid), ..c() }, first100, full),
-        ("§13.1.5 If-Range mismatch also skips 416", false, Conditions { if_range: Some(IfRange::Tag(tag(r#""v0""#))), ..c() }, RangeRequest::Single(RangeSpec::From(LEN)), full),
-        ("§13.1.5 If-Range without Range is ignored", false, Conditions { if_range: Some(IfRange::Tag(tag(r#""v0""#))), ..c() }, none, full),
+        (
+            "§14.2 several ranges: whole object",
+            false,
+            c(),
+            RangeRequest::Multiple,
+            full,
+        ),
+        (
+            "§15.5.17 unsatisfiable",
+            false,
+            c(),
+            RangeRequest::Single(RangeSpec::From(LEN)),
+            Unsatisfiable,
+        ),
+        (
+            "§13.1.1 If-Match strong hit",
+            false,
+            Conditions {
+                if_match: tags(&[r#""v1""#]),
+                ..c()
+            },
+            none,
+            full,
+        ),
+        (
+            "§13.1.1 If-Match miss -> 412",
+            false,
+            Conditions {
+                if_match: tags(&[r#""v0""#]),
+                ..c()
+            },
+            none,
+            PreconditionFailed,
+        ),
+        (
+            "§13.1.1 If-Match weak tag never matches",
+            false,
+            Conditions {
+                if_match: tags(&[r#"W/"v1""#]),
+                ..c()
+            },
+            none,
+            PreconditionFailed,
+        ),
+        (
+            "§13.1.1 If-Match * matches",
+            false,
+            Conditions {
+                if_match: Some(TagCondition::Any),
+                ..c()
+            },
+            none,
+            full,
+        ),
+        (
+            "§13.1.1 If-Match garbage fails closed",
+            false,
+            Conditions {
+                if_match: tags(&[]),
+                ..c()
+            },
+            none,
+            PreconditionFailed,
+        ),
+        (
+            "§13.1.4 If-Unmodified-Since before LM -> 412",
+            false,
+            Conditions {
+                if_unmodified_since: Some(at(999_999)),
+                ..c()
+            },
+            none,
+            PreconditionFailed,
+        ),
+        (
+            "§13.1.4 If-Unmodified-Since at LM passes",
+            false,
+            Conditions {
+                if_unmodified_since: Some(at(1_000_000)),
+                ..c()
+            },
+            none,
+            full,
+        ),
+        (
+            "§13.2.2 If-Match takes precedence over If-Unmodified-Since",
+            false,
+            Conditions {
+                if_match: tags(&[r#""v1""#]),
+                if_unmodified_since: Some(at(1)),
+                ..c()
+            },
+            none,
+            full,
+        ),
+        (
+            "§13.1.2 If-None-Match weak hit -> 304",
+            false,
+            Conditions {
+                if_none_match: tags(&[r#"W/"v1""#]),
+                ..c()
+            },
+            none,
+            NotModified,
+        ),
+        (
+            "§13.1.2 If-None-Match hit on HEAD -> 304",
+            true,
+            Conditions {
+                if_none_match: tags(&[r#""v1""#]),
+                ..c()
+            },
+            none,
+            NotModified,
+        ),
+        (
+            "§13.1.2 If-None-Match miss -> 200",
+            false,
+            Conditions {
+                if_none_match: tags(&[r#""v0""#]),
+                ..c()
+            },
+            none,
+            full,
+        ),
+        (
+            "§13.1.2 If-None-Match * -> 304",
+            false,
+            Conditions {
+                if_none_match: Some(TagCondition::Any),
+                ..c()
+            },
+            none,
+            NotModified,
+        ),
+        (
+            "§13.1.3 If-Modified-Since at LM -> 304",
+            false,
+            Conditions {
+                if_modified_since: Some(at(1_000_000)),
+                ..c()
+            },
+            none,
+            NotModified,
+        ),
+        (
+            "§13.1.3 If-Modified-Since before LM -> 200",
+            false,
+            Conditions {
+                if_modified_since: Some(at(999_999)),
+                ..c()
+            },
+            none,
+            full,
+        ),
+        (
+            "§13.1.3 future If-Modified-Since is ignored",
+            false,
+            Conditions {
+                if_modified_since: Some(at(3_000_000)),
+                ..c()
+            },
+            none,
+            full,
+        ),
+        (
+            "§13.2.2 If-None-Match takes precedence over If-Modified-Since",
+            false,
+            Conditions {
+                if_none_match: tags(&[r#""v0""#]),
+                if_modified_since: Some(at(1_000_000)),
+                ..c()
+            },
+            none,
+            full,
+        ),
+        (
+            "§13.2.2 412 before 304",
+            false,
+            Conditions {
+                if_match: tags(&[r#""v0""#]),
+                if_none_match: tags(&[r#""v1""#]),
+                ..c()
+            },
+            none,
+            PreconditionFailed,
+        ),
+        (
+            "§13.2.2 304 before range",
+            false,
+            Conditions {
+                if_none_match: tags(&[r#""v1""#]),
+                ..c()
+            },
+            first100,
+            NotModified,
+        ),
+        (
+            "§13.2.2 412 before 416",
+            false,
+            Conditions {
+                if_match: tags(&[r#""v0""#]),
+                ..c()
+            },
+            RangeRequest::Single(RangeSpec::From(LEN)),
+            PreconditionFailed,
+        ),
+        (
+            "§13.1.5 If-Range tag match -> 206",
+            false,
+            Conditions {
+                if_range: Some(IfRange::Tag(tag(r#""v1""#))),
+                ..c()
+            },
+            first100,
+            Partial(span(0, 99)),
+        ),
+        (
+            "§13.1.5 If-Range tag mismatch -> 200",
+            false,
+            Conditions {
+                if_range: Some(IfRange::Tag(tag(r#""v0""#))),
+                ..c()
+            },
+            first100,
+            full,
+        ),
+        (
+            "§13.1.5 If-Range weak tag -> 200",
+            false,
+            Conditions {
+                if_range: Some(IfRange::Tag(tag(r#"W/"v1""#))),
+                ..c()
+            },
+            first100,
+            full,
+        ),
+        (
+            "§13.1.5 If-Range exact date -> 206",
+            false,
+            Conditions {
+                if_range: Some(IfRange::Date(at(1_000_000))),
+                ..c()
+            },
+            first100,
+            Partial(span(0, 99)),
+        ),
+        (
+            "§13.1.5 If-Range later date is not a match -> 200",
+            false,
+            Conditions {
+                if_range: Some(IfRange::Date(at(1_000_001))),
+                ..c()
+            },
+            first100,
+            full,
+        ),
+        (
+            "§13.1.5 If-Range invalid -> 200",
+            false,
+            Conditions {
+                if_range: Some(IfRange::Invalid),
+                ..c()
+            },
+            first100,
+            full,
+        ),
+        (
+            "§13.1.5 If-Range mismatch also skips 416",
+            false,
+            Conditions {
+                if_range: Some(IfRange::Tag(tag(r#""v0""#))),
+                ..c()
+            },
+            RangeRequest::Single(RangeSpec::From(LEN)),
+            full,
+        ),
+        (
+            "§13.1.5 If-Range without Range is ignored",
+            false,
+            Conditions {
+                if_range: Some(IfRange::Tag(tag(r#""v0""#))),
+                ..c()
+            },
+            none,
+            full,
+        ),
     ];
     for (name, head, conditions, range, want) in rows {
         assert_eq!(decide_with(head, conditions, range), want, "{name}");
@@ -95,7 +359,10 @@ fn zero_length_object() {
     };
     let suffix = RangeRequest::Single(RangeSpec::Suffix(10));
     let from0 = RangeRequest::Single(RangeSpec::From(0));
-    assert_eq!(decide(&ask(RangeRequest::None), &empty), Decision::Full(None));
+    assert_eq!(
+        decide(&ask(RangeRequest::None), &empty),
+        Decision::Full(None)
+    );
     assert_eq!(decide(&ask(suffix), &empty), Decision::Full(None));
     assert_eq!(decide(&ask(from0), &empty), Decision::Unsatisfiable);
 }

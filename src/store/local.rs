@@ -35,15 +35,23 @@ impl LocalStore {
     pub fn new(root: impl AsRef<Path>) -> io::Result<LocalStore> {
         let root = std::fs::canonicalize(root)?;
         if !root.is_dir() {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "root is not a directory"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "root is not a directory",
+            ));
         }
         Ok(LocalStore { root })
     }
 
     async fn resolve(&self, key: &str) -> Result<(PathBuf, std::fs::Metadata), StoreError> {
-        let path = tokio::fs::canonicalize(self.root.join(key)).await.map_err(io_error)?;
+        let path = tokio::fs::canonicalize(self.root.join(key))
+            .await
+            .map_err(io_error)?;
         if !path.starts_with(&self.root) {
-            return Err(StoreError::NotFound(format!("{} leaves the root", path.display())));
+            return Err(StoreError::NotFound(format!(
+                "{} leaves the root",
+                path.display()
+            )));
         }
         let md = tokio::fs::metadata(&path).await.map_err(io_error)?;
         if !md.is_file() {
@@ -57,7 +65,12 @@ impl LocalStore {
         Ok(meta_of(key, &md))
     }
 
-    async fn open(&self, key: &str, span: ByteSpan, etag: &EntityTag) -> Result<ChunkStream, StoreError> {
+    async fn open(
+        &self,
+        key: &str,
+        span: ByteSpan,
+        etag: &EntityTag,
+    ) -> Result<ChunkStream, StoreError> {
         let (path, _) = self.resolve(key).await?;
         let mut file = tokio::fs::File::open(&path).await.map_err(io_error)?;
         // The validator is checked on the open handle, so the bytes read are the version the
@@ -66,7 +79,9 @@ impl LocalStore {
         if !md.is_file() || !meta_of(key, &md).etag.strong_eq(etag) {
             return Err(StoreError::Changed);
         }
-        file.seek(SeekFrom::Start(span.first)).await.map_err(io_error)?;
+        file.seek(SeekFrom::Start(span.first))
+            .await
+            .map_err(io_error)?;
         let stream = ReaderStream::with_capacity(file.take(span.len()), CHUNK)
             .map(|r| r.map_err(|e| StoreError::Interrupted(e.to_string())));
         Ok(stream.boxed())

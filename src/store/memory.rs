@@ -74,7 +74,8 @@ impl MemoryStore {
     /// `at` of the object (at once, for a read starting at or past it).
     pub fn fail_next_reads(&self, reads: u64, at: u64) {
         self.fail_after.store(at, Ordering::SeqCst);
-        self.failing_reads.store(self.reads.load(Ordering::SeqCst) + reads, Ordering::SeqCst);
+        self.failing_reads
+            .store(self.reads.load(Ordering::SeqCst) + reads, Ordering::SeqCst);
     }
 
     /// Reads started so far.
@@ -88,11 +89,21 @@ impl MemoryStore {
     }
 
     fn lookup(&self, key: &str) -> Result<(ObjectMeta, Bytes), StoreError> {
-        let map = self.objects.read().map_err(|_| StoreError::Failed("lock poisoned".into()))?;
-        map.get(key).cloned().ok_or_else(|| StoreError::NotFound(key.to_owned()))
+        let map = self
+            .objects
+            .read()
+            .map_err(|_| StoreError::Failed("lock poisoned".into()))?;
+        map.get(key)
+            .cloned()
+            .ok_or_else(|| StoreError::NotFound(key.to_owned()))
     }
 
-    fn stream(&self, key: &str, span: ByteSpan, etag: &EntityTag) -> Result<ChunkStream, StoreError> {
+    fn stream(
+        &self,
+        key: &str,
+        span: ByteSpan,
+        etag: &EntityTag,
+    ) -> Result<ChunkStream, StoreError> {
         let (meta, bytes) = self.lookup(key)?;
         if !meta.etag.strong_eq(etag) {
             return Err(StoreError::Changed);
@@ -131,7 +142,9 @@ impl Store for MemoryStore {
     }
 
     fn get<'a>(&'a self, req: GetRequest<'a>) -> BoxFuture<'a, Result<Fetched, StoreError>> {
-        let found = self.lookup(req.key).map(|(meta, _)| Fetched::Object { meta, body: None });
+        let found = self
+            .lookup(req.key)
+            .map(|(meta, _)| Fetched::Object { meta, body: None });
         async move { found }.boxed()
     }
 

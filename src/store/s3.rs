@@ -45,14 +45,19 @@ impl S3Store {
         let region = RegionProviderChain::first_try(options.region.clone().map(Region::new))
             .or_default_provider()
             .or_else("us-east-1");
-        let shared = aws_config::defaults(BehaviorVersion::latest()).region(region).load().await;
+        let shared = aws_config::defaults(BehaviorVersion::latest())
+            .region(region)
+            .load()
+            .await;
         let env_endpoint = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
             .iter()
             .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()));
         let mut config = aws_sdk_s3::config::Builder::from(&shared)
             // Validation can only complain after every byte was forwarded; it protects
             // nobody here and costs a pass over the data.
-            .response_checksum_validation(aws_sdk_s3::config::ResponseChecksumValidation::WhenRequired)
+            .response_checksum_validation(
+                aws_sdk_s3::config::ResponseChecksumValidation::WhenRequired,
+            )
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(3))
@@ -76,10 +81,23 @@ impl S3Store {
     }
 
     async fn head_object(&self, key: &str) -> Result<ObjectMeta, StoreError> {
-        let out = self.client.head_object().bucket(&self.bucket).key(key).send().await;
+        let out = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await;
         let out = out.map_err(|e| classify(e, key))?;
-        let len = out.content_length().and_then(|n| u64::try_from(n).ok()).unwrap_or(0);
-        let mut meta = ObjectMeta::new(len, parse_etag(out.e_tag())?, system_time(out.last_modified()));
+        let len = out
+            .content_length()
+            .and_then(|n| u64::try_from(n).ok())
+            .unwrap_or(0);
+        let mut meta = ObjectMeta::new(
+            len,
+            parse_etag(out.e_tag())?,
+            system_time(out.last_modified()),
+        );
         meta.content_type = out.content_type().map(str::to_owned);
         meta.cache_control = out.cache_control().map(str::to_owned);
         Ok(meta)
@@ -109,8 +127,10 @@ impl S3Store {
             get = get.if_modified_since(DateTime::from(date));
         }
         match get.send().await {
-            Ok(out) => Ok(Outcome::Object(out)),
-            Err(SdkError::ServiceError(e)) if e.raw().status().as_u16() == 304 => Ok(not_modified(e.raw())),
+            Ok(out) => Ok(Outcome::Object(Box::new(out))),
+            Err(SdkError::ServiceError(e)) if e.raw().status().as_u16() == 304 => {
+                Ok(not_modified(e.raw()))
+            }
             Err(SdkError::ServiceError(e)) if matches!(e.raw().status().as_u16(), 412 | 416) => {
                 Ok(Outcome::Refused)
             }
@@ -135,7 +155,9 @@ impl S3Store {
         let mut outcome = match self.send_get(req.key, range, cond, emulated).await {
             // Some S3-compatible servers fail on suffix ranges longer than the object (s3s-fs
             // 0.14 answers 500): plan from metadata and read an explicit span instead.
-            Err(e @ (StoreError::Unavailable(_) | StoreError::Failed(_))) if matches!(range, Some(RangeSpec::Suffix(_))) => {
+            Err(e @ (StoreError::Unavailable(_) | StoreError::Failed(_)))
+                if matches!(range, Some(RangeSpec::Suffix(_))) =>
+            {
                 tracing::warn!(key = req.key, cause = %e, "suffix range failed at the store; planning from HeadObject");
                 Outcome::Refused
             }
@@ -145,7 +167,7 @@ impl S3Store {
             outcome = self.send_get(req.key, None, cond, None).await?;
         }
         match outcome {
-            Outcome::Object(out) => prefetched(out),
+            Outcome::Object(out) => prefetched(*out),
             Outcome::NotModified(fetched) => Ok(fetched),
             // 412 and 416 are rare, and so is a 304 without validators (moto omits
             // Last-Modified): let the planner decide from fresh metadata, so that the answer
@@ -157,22 +179,31 @@ impl S3Store {
         }
     }
 
-    async fn read_span(&self, key: &str, span: ByteSpan, etag: &EntityTag) -> Result<ChunkStream, StoreError> {
+    async fn read_span(
+        &self,
+        key: &str,
+        span: ByteSpan,
+        etag: &EntityTag,
+    ) -> Result<ChunkStream, StoreError> {
         let cond = Conditions::default();
         let range = Some(RangeSpec::FromTo(span.first, span.last));
         match self.send_get(key, range, &cond, Some(etag)).await? {
-            Outcome::Object(out) => match prefetched(out)? {
+            Outcome::Object(out) => match prefetched(*out)? {
                 Fetched::Object { body: Some(p), .. } if p.span == span => Ok(p.chunks),
-                _ => Err(StoreError::Failed("S3 returned another range than asked".into())),
+                _ => Err(StoreError::Failed(
+                    "S3 returned another range than asked".into(),
+                )),
             },
             Outcome::Refused => Err(StoreError::Changed),
-            Outcome::NotModified(_) | Outcome::Incomplete304 => Err(StoreError::Failed("unexpected 304".into())),
+            Outcome::NotModified(_) | Outcome::Incomplete304 => {
+                Err(StoreError::Failed("unexpected 304".into()))
+            }
         }
     }
 }
 
 enum Outcome {
-    Object(GetObjectOutput),
+    Object(Box<GetObjectOutput>),
     NotModified(Fetched),
     /// 304 lacking ETag or Last-Modified, which our 304 must carry.
     Incomplete304,
@@ -184,9 +215,12 @@ fn tag_list(c: &TagCondition) -> Option<String> {
     match c {
         TagCondition::Any => Some("*".into()),
         TagCondition::Tags(tags) if tags.is_empty() => None,
-        TagCondition::Tags(tags) => {
-            Some(tags.iter().map(EntityTag::to_header_string).collect::<Vec<_>>().join(", "))
-        }
+        TagCondition::Tags(tags) => Some(
+            tags.iter()
+                .map(EntityTag::to_header_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
     }
 }
 
@@ -205,7 +239,10 @@ fn not_modified(raw: &HttpResponse) -> Outcome {
 }
 
 fn prefetched(out: GetObjectOutput) -> Result<Fetched, StoreError> {
-    let sent = out.content_length().and_then(|n| u64::try_from(n).ok()).unwrap_or(0);
+    let sent = out
+        .content_length()
+        .and_then(|n| u64::try_from(n).ok())
+        .unwrap_or(0);
     let (span, len) = match out.content_range() {
         Some(cr) => {
             let (span, len) = parse_content_range(cr)
@@ -215,9 +252,15 @@ fn prefetched(out: GetObjectOutput) -> Result<Fetched, StoreError> {
         None => (ByteSpan::whole(sent), sent),
     };
     if span.map_or(0, |s| s.len()) != sent {
-        return Err(StoreError::Failed("Content-Length disagrees with Content-Range".into()));
+        return Err(StoreError::Failed(
+            "Content-Length disagrees with Content-Range".into(),
+        ));
     }
-    let mut meta = ObjectMeta::new(len, parse_etag(out.e_tag())?, system_time(out.last_modified()));
+    let mut meta = ObjectMeta::new(
+        len,
+        parse_etag(out.e_tag())?,
+        system_time(out.last_modified()),
+    );
     meta.content_type = out.content_type().map(str::to_owned);
     meta.cache_control = out.cache_control().map(str::to_owned);
     let body = span.map(|span| Prefetched {
@@ -264,17 +307,25 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>
     err: SdkError<E, HttpResponse>,
     key: &str,
 ) -> StoreError {
-    let detail = format!("{}", aws_smithy_types::error::display::DisplayErrorContext(&err));
+    let detail = format!(
+        "{}",
+        aws_smithy_types::error::display::DisplayErrorContext(&err)
+    );
     match &err {
         SdkError::TimeoutError(_) => StoreError::Timeout(detail),
         SdkError::DispatchFailure(d) if d.is_timeout() => StoreError::Timeout(detail),
         SdkError::ServiceError(e) => {
             let status = e.raw().status().as_u16();
             match (status, err.code()) {
-                (404, _) | (_, Some("NoSuchKey" | "NotFound")) => StoreError::NotFound(format!("{key}: {detail}")),
+                (404, _) | (_, Some("NoSuchKey" | "NotFound")) => {
+                    StoreError::NotFound(format!("{key}: {detail}"))
+                }
                 // Without s3:ListBucket, S3 answers 403 for a key that does not exist.
-                (403, Some("AccessDenied") | None) => StoreError::NotFound(format!("{key}: access denied: {detail}")),
-                (429 | 500..=599, _) | (_, Some("SlowDown" | "Throttling" | "ThrottlingException")) => {
+                (403, Some("AccessDenied") | None) => {
+                    StoreError::NotFound(format!("{key}: access denied: {detail}"))
+                }
+                (429 | 500..=599, _)
+                | (_, Some("SlowDown" | "Throttling" | "ThrottlingException")) => {
                     StoreError::Unavailable(detail)
                 }
                 _ => StoreError::Failed(detail),
@@ -306,11 +357,48 @@ impl Store for S3Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_s3::error::ErrorMetadata;
+    use aws_sdk_s3::operation::get_object::GetObjectError;
+    use aws_smithy_types::body::SdkBody;
+
+    fn service_error(status: u16, code: Option<&str>) -> SdkError<GetObjectError, HttpResponse> {
+        let mut meta = ErrorMetadata::builder();
+        if let Some(code) = code {
+            meta = meta.code(code);
+        }
+        let raw = HttpResponse::new(status.try_into().expect("status"), SdkBody::empty());
+        SdkError::service_error(GetObjectError::generic(meta.build()), raw)
+    }
+
+    // How S3 answers map to store errors (and so, in response.rs, to statuses).
+    #[test]
+    fn s3_error_table() {
+        let cases: &[(u16, Option<&str>, &str)] = &[
+            (404, Some("NoSuchKey"), "NotFound"),
+            (404, None, "NotFound"), // HeadObject: no body, no code
+            (403, Some("AccessDenied"), "NotFound"), // missing key without s3:ListBucket
+            (403, None, "NotFound"),
+            (403, Some("InvalidAccessKeyId"), "Failed"), // misconfiguration, not a missing key
+            (403, Some("SignatureDoesNotMatch"), "Failed"),
+            (503, Some("SlowDown"), "Unavailable"),
+            (500, Some("InternalError"), "Unavailable"),
+            (429, None, "Unavailable"),
+            (400, Some("InvalidArgument"), "Failed"),
+        ];
+        for (status, code, want) in cases {
+            let got = classify(service_error(*status, *code), "k");
+            let name = format!("{got:?}");
+            assert!(name.starts_with(want), "{status} {code:?}: {name}");
+        }
+    }
 
     #[test]
     fn content_range_parsing() {
         let span = |first, last| ByteSpan { first, last };
-        assert_eq!(parse_content_range("bytes 0-99/1000"), Some((span(0, 99), 1000)));
+        assert_eq!(
+            parse_content_range("bytes 0-99/1000"),
+            Some((span(0, 99), 1000))
+        );
         assert_eq!(parse_content_range("bytes 5-4/1000"), None);
         assert_eq!(parse_content_range("bytes 0-1000/1000"), None);
         assert_eq!(parse_content_range("bytes */1000"), None);

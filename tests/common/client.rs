@@ -29,15 +29,26 @@ impl Fetched {
 }
 
 /// Sends `method path` with `headers` (repeated names allowed) and reads the whole answer.
-pub async fn fetch(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)]) -> Fetched {
-    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect to imgorigin");
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+pub async fn fetch(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Fetched {
+    let stream = tokio::net::TcpStream::connect(addr)
         .await
-        .expect("handshake");
+        .expect("connect to imgorigin");
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .expect("handshake");
     tokio::spawn(async move {
         let _ = conn.await;
     });
-    let mut req = Request::builder().method(method).uri(path).header("host", addr.to_string());
+    let mut req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", addr.to_string());
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
@@ -60,5 +71,82 @@ pub async fn fetch(addr: SocketAddr, method: &str, path: &str, headers: &[(&str,
         status: parts.status,
         headers: parts.headers,
         body,
+    }
+}
+
+/// What a streamed GET saw: status, length and SHA-256 of the bytes received, and whether
+/// the transfer ended cleanly.
+#[derive(Debug)]
+pub struct Streamed {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub received: u64,
+    pub sha256: String,
+    pub error: Option<String>,
+}
+
+/// GETs `path` hashing the body as it arrives (nothing is kept), reading at most
+/// `rate` bytes per second when given, and publishing the count received so far.
+pub async fn fetch_streamed(
+    addr: SocketAddr,
+    path: &str,
+    rate: Option<u64>,
+    progress: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+) -> Streamed {
+    use sha2::Digest;
+    use std::sync::atomic::Ordering;
+    let stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connect to imgorigin");
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .expect("handshake");
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    let req = Request::get(path)
+        .header("host", addr.to_string())
+        .body(Empty::<Bytes>::new())
+        .expect("request");
+    let response = sender.send_request(req).await.expect("response head");
+    let (parts, mut body) = response.into_parts();
+    let mut hasher = sha2::Sha256::new();
+    let (mut received, mut error) = (0u64, None);
+    let start = std::time::Instant::now();
+    loop {
+        match body.frame().await {
+            None => break,
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    hasher.update(&data);
+                    received += data.len() as u64;
+                    if let Some(p) = &progress {
+                        p.store(received, Ordering::SeqCst);
+                    }
+                }
+                if let Some(rate) = rate {
+                    let due = std::time::Duration::from_secs_f64(received as f64 / rate as f64);
+                    if let Some(wait) = due.checked_sub(start.elapsed()) {
+                        tokio::time::sleep(wait).await;
+                    }
+                }
+            }
+            Some(Err(e)) => {
+                error = Some(e.to_string());
+                break;
+            }
+        }
+    }
+    Streamed {
+        status: parts.status,
+        headers: parts.headers,
+        received,
+        sha256: hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+        error,
     }
 }

@@ -59,7 +59,10 @@ pub fn free_port() -> u16 {
 pub fn wait_for_port(port: u16, what: &str) {
     let start = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(60), "{what} did not start listening on {port}");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "{what} did not start listening on {port}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -78,7 +81,12 @@ impl Backend {
             backend.port = free_port();
             backend.spawn();
             let client = s3_client(&backend.endpoint());
-            client.create_bucket().bucket(BUCKET).send().await.expect("create bucket");
+            client
+                .create_bucket()
+                .bucket(BUCKET)
+                .send()
+                .await
+                .expect("create bucket");
             backend.client = Some(client);
         }
         backend
@@ -88,14 +96,31 @@ impl Backend {
         let port = self.port.to_string();
         let mut cmd = match self.kind {
             Kind::S3sFs => {
-                let exe = find_tool("S3S_FS", "s3s-fs", "cargo install --locked s3s-fs --version 0.14.1 --features binary");
+                let exe = find_tool(
+                    "S3S_FS",
+                    "s3s-fs",
+                    "cargo install --locked s3s-fs --version 0.14.1 --features binary",
+                );
                 let mut c = Command::new(exe);
-                c.args(["--host", "127.0.0.1", "--port", &port, "--access-key", "test", "--secret-key", "test"]);
+                c.args([
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    &port,
+                    "--access-key",
+                    "test",
+                    "--secret-key",
+                    "test",
+                ]);
                 c.arg(self.dir.path());
                 c
             }
             Kind::Moto => {
-                let exe = find_tool("MOTO_SERVER", "moto_server", "python3 -m venv .venv && .venv/bin/pip install 'moto[server]'");
+                let exe = find_tool(
+                    "MOTO_SERVER",
+                    "moto_server",
+                    "python3 -m venv .venv && .venv/bin/pip install 'moto[server]'",
+                );
                 let mut c = Command::new(exe);
                 c.args(["-H", "127.0.0.1", "-p", &port]);
                 c
@@ -129,11 +154,22 @@ impl Backend {
     pub fn serve_args(&self) -> Vec<String> {
         match self.kind {
             Kind::Local => vec!["--root".into(), self.dir.path().display().to_string()],
-            _ => vec!["--bucket".into(), BUCKET.into(), "--endpoint".into(), self.endpoint()],
+            _ => vec![
+                "--bucket".into(),
+                BUCKET.into(),
+                "--endpoint".into(),
+                self.endpoint(),
+            ],
         }
     }
 
-    pub async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str, cache_control: Option<&str>) {
+    pub async fn put(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+        cache_control: Option<&str>,
+    ) {
         match &self.client {
             None => {
                 let path = self.dir.path().join(key);
@@ -198,8 +234,16 @@ impl Imgorigin {
 
     pub fn start_with_env(args: &[String], env: &[(&str, &str)]) -> Imgorigin {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_imgorigin"));
-        cmd.arg("serve").arg("--listen").arg("127.0.0.1:0").args(args);
-        for var in ["AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_SESSION_TOKEN"] {
+        cmd.arg("serve")
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .args(args);
+        for var in [
+            "AWS_PROFILE",
+            "AWS_ENDPOINT_URL",
+            "AWS_ENDPOINT_URL_S3",
+            "AWS_SESSION_TOKEN",
+        ] {
             cmd.env_remove(var);
         }
         cmd.env("AWS_ACCESS_KEY_ID", "test")
@@ -207,12 +251,18 @@ impl Imgorigin {
             .env("AWS_REGION", "us-east-1")
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .envs(env.iter().copied());
-        let log = if std::env::var_os("IMGORIGIN_TEST_LOG").is_some() { Stdio::inherit() } else { Stdio::null() };
+        let log = if std::env::var_os("IMGORIGIN_TEST_LOG").is_some() {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        };
         cmd.stdout(Stdio::piped()).stderr(log);
         let mut child = cmd.spawn().expect("start imgorigin");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("read first line");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read first line");
         let addr = line
             .trim()
             .strip_prefix("listening on http://")
@@ -238,8 +288,16 @@ impl Imgorigin {
     }
 
     pub fn signal(&self, name: &str) {
-        let ok = Command::new("kill").arg(format!("-{name}")).arg(self.pid().to_string()).status();
+        let ok = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.pid().to_string())
+            .status();
         assert!(ok.is_ok_and(|s| s.success()), "kill -{name}");
+    }
+
+    /// Waits for the process to exit by itself.
+    pub fn terminate_wait(&mut self) -> ExitStatus {
+        self.child.wait().expect("wait")
     }
 
     pub fn try_wait(&mut self) -> Option<ExitStatus> {
