@@ -28,6 +28,28 @@ pub struct Cli {
 pub enum Command {
     /// Serve over HTTP/1.1.
     Serve(ServeArgs),
+    /// Serve AWS Lambda Function URL invocations (needs AWS_LAMBDA_RUNTIME_API). Also what
+    /// runs when no subcommand is given and that variable is set.
+    Lambda(LambdaArgs),
+}
+
+/// `imgorigin lambda`: settings usually come from the function's environment.
+#[derive(Debug, Args)]
+pub struct LambdaArgs {
+    /// `stream` for a RESPONSE_STREAM Function URL, `buffered` for a BUFFERED one.
+    #[arg(
+        long,
+        env = "IMGORIGIN_INVOKE_MODE",
+        value_enum,
+        default_value = "stream"
+    )]
+    pub invoke_mode: crate::lambda::InvokeMode,
+    /// Where objects come from.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Response settings.
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
 }
 
 /// `imgorigin serve`.

@@ -19,10 +19,12 @@
 //! - [`body`]: the streamed response body, with resume on store failure and abort on loss.
 //! - [`response`]: outcome to `http::Response`; the one error-to-status mapping.
 //! - [`service`]: [`Origin`], the pipeline; [`cors`], [`config`]: its settings.
-//! - [`server`]: the hyper transport. [`cli`]: command-line and environment settings.
+//! - [`server`]: the hyper transport; [`lambda`]: the AWS Lambda Function URL transport
+//!   (Runtime API loop, streamed and buffered responses). [`cli`]: flags and environment.
 //!
 //! # Request pipeline
-//! 1. The transport builds an `http::Request` and calls [`Origin::handle`].
+//! 1. The transport builds an `http::Request` and calls [`Origin::handle`] (Lambda:
+//!    [`Origin::handle_limited`] with the invoke mode's body budget).
 //! 2. Method: GET and HEAD (OPTIONS when CORS is on), else 405.
 //! 3. Path to key: decode once, reject traversal and control bytes: 400 before any I/O.
 //! 4. Parse Range and conditional headers (every header line).
@@ -38,6 +40,7 @@ pub mod cli;
 pub mod config;
 pub mod cors;
 pub mod key;
+pub mod lambda;
 pub mod meta;
 pub mod plan;
 pub mod range;

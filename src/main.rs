@@ -2,13 +2,20 @@
 
 use anyhow::Context;
 use clap::Parser;
-use imgorigin::cli::{Cli, Command, ServeArgs};
+use imgorigin::cli::{Cli, Command, LambdaArgs, ServeArgs};
 use imgorigin::{server, Origin};
 use std::io::Write;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let started = std::time::Instant::now();
+    // In Lambda the bootstrap runs without arguments: settings come from the environment.
+    let cli = match std::env::args_os().len() == 1
+        && std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some()
+    {
+        true => Cli::parse_from(["imgorigin", "lambda"]),
+        false => Cli::parse(),
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -18,12 +25,22 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match cli.command {
         Some(Command::Serve(args)) => serve(args).await,
+        Some(Command::Lambda(args)) => lambda(args, started).await,
         None => {
             use clap::CommandFactory;
             Cli::command().print_help()?;
             std::process::exit(2);
         }
     }
+}
+
+async fn lambda(args: LambdaArgs, started: std::time::Instant) -> anyhow::Result<()> {
+    let config = args.pipeline.config(&args.store.prefix)?;
+    let store = args.store.open().await?;
+    let api =
+        std::env::var("AWS_LAMBDA_RUNTIME_API").context("AWS_LAMBDA_RUNTIME_API is not set")?;
+    imgorigin::lambda::run(&api, Origin::new(store, config), args.invoke_mode, started).await?;
+    Ok(())
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {

@@ -8,7 +8,9 @@
 //! 4. If-Modified-Since, only without If-None-Match; false -> 304
 //! 5. If-Range (§13.1.5), only for a GET with a Range; false -> ignore the Range (200)
 //!
-//! then the Range (§14.2): GET only, one range -> 206 or 416, several -> the whole object.
+//! then the Range (§14.2): GET only, one range -> 206 or 416, several -> the whole object;
+//! then the transport's body budget (Lambda): a 206 is cut to its first `max_body` bytes (the
+//! Content-Range says what was sent), a 200 that cannot fit is refused.
 
 use crate::meta::ObjectMeta;
 use crate::range::{ByteSpan, RangeRequest, Resolved};
@@ -28,6 +30,8 @@ pub enum Decision {
     Partial(ByteSpan),
     /// 416 with `Content-Range: bytes */len`.
     Unsatisfiable,
+    /// A 200 whose body exceeds the transport's budget: refused rather than cut off.
+    TooLarge,
 }
 
 /// The request as planning needs it.
@@ -41,10 +45,25 @@ pub struct Ask<'a> {
     pub range: RangeRequest,
     /// The server's clock, for §13.1.3's rule that a future If-Modified-Since is invalid.
     pub now: SystemTime,
+    /// Most body bytes the transport can carry in one response (Lambda), if limited.
+    pub max_body: Option<u64>,
 }
 
 /// Decides the response for `ask` on the object described by `meta`.
 pub fn decide(ask: &Ask<'_>, meta: &ObjectMeta) -> Decision {
+    match (decide_unlimited(ask, meta), ask.max_body) {
+        (Decision::Partial(span), Some(max)) if span.len() > max => Decision::Partial(ByteSpan {
+            first: span.first,
+            last: span.first + max.max(1) - 1,
+        }),
+        (Decision::Full(Some(span)), Some(max)) if !ask.head && span.len() > max => {
+            Decision::TooLarge
+        }
+        (decision, _) => decision,
+    }
+}
+
+fn decide_unlimited(ask: &Ask<'_>, meta: &ObjectMeta) -> Decision {
     let c = ask.conditions;
     let modified_after = |date: SystemTime| meta.last_modified.is_some_and(|lm| lm > date);
     // Steps 1-2.

@@ -95,6 +95,21 @@ impl RangeSpec {
         }
     }
 
+    /// The same range, asking for at most `max` bytes where that is known without the
+    /// object's length (a suffix range is left as it is).
+    pub fn limited(self, max: Option<u64>) -> RangeSpec {
+        let Some(max) = max.filter(|m| *m > 0) else {
+            return self;
+        };
+        match self {
+            RangeSpec::FromTo(first, last) => {
+                RangeSpec::FromTo(first, last.min(first.saturating_add(max - 1)))
+            }
+            RangeSpec::From(first) => RangeSpec::FromTo(first, first.saturating_add(max - 1)),
+            RangeSpec::Suffix(n) => RangeSpec::Suffix(n),
+        }
+    }
+
     /// The header value that asks another server for exactly this range.
     pub fn header_value(self) -> String {
         match self {
@@ -201,6 +216,17 @@ mod tests {
         for (values, want) in cases {
             assert_eq!(parse(values), *want, "{values:?}");
         }
+    }
+
+    #[test]
+    fn limited_ranges() {
+        use RangeSpec::*;
+        assert_eq!(FromTo(10, 999).limited(Some(100)), FromTo(10, 109));
+        assert_eq!(FromTo(10, 50).limited(Some(100)), FromTo(10, 50));
+        assert_eq!(From(7).limited(Some(3)), FromTo(7, 9));
+        assert_eq!(From(u64::MAX).limited(Some(3)), FromTo(u64::MAX, u64::MAX));
+        assert_eq!(Suffix(500).limited(Some(100)), Suffix(500));
+        assert_eq!(From(7).limited(None), From(7));
     }
 
     #[test]

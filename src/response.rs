@@ -28,6 +28,9 @@ pub enum RequestError {
     /// A preflight from an origin or for a method that is not allowed.
     #[error("CORS preflight refused")]
     PreflightRefused,
+    /// The whole object (this many bytes) does not fit the transport's response budget.
+    #[error("object of {0} bytes exceeds the response size limit")]
+    TooLarge(u64),
     /// The store could not answer.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -42,6 +45,12 @@ pub fn error(err: &RequestError, config: &Config) -> Response<ObjectBody> {
             "bad request: invalid object path\n",
         ),
         RequestError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n"),
+        // 501: this transport lacks the functionality (RFC 9110 §15.6.2); the object is fine
+        // and a Range request (or the container server) gets it.
+        RequestError::TooLarge(_) => (
+            StatusCode::NOT_IMPLEMENTED,
+            "object too large for one response here: request it in byte ranges\n",
+        ),
         RequestError::PreflightRefused => {
             (StatusCode::FORBIDDEN, "cross-origin request not allowed\n")
         }
@@ -204,6 +213,7 @@ mod tests {
             (RequestError::BadPath(KeyError::DotSegment), 400, "no-store"),
             (RequestError::MethodNotAllowed, 405, "no-store"),
             (RequestError::PreflightRefused, 403, "no-store"),
+            (RequestError::TooLarge(1 << 30), 501, "no-store"),
             (
                 RequestError::Store(StoreError::NotFound(secret.into())),
                 404,

@@ -35,10 +35,20 @@ impl Origin {
     /// Answers one request. Never fails: every error becomes a response, and is logged with
     /// the request id, key and cause.
     pub async fn handle<B>(&self, request: Request<B>) -> Response<ObjectBody> {
+        self.handle_limited(request, None).await
+    }
+
+    /// [`Origin::handle`] for a transport that carries at most `max_body` bytes per response
+    /// (see [`crate::plan::Decision::TooLarge`]).
+    pub async fn handle_limited<B>(
+        &self,
+        request: Request<B>,
+        max_body: Option<u64>,
+    ) -> Response<ObjectBody> {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         let rid = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let (parts, _body) = request.into_parts();
-        let result = self.route(rid, &parts).await;
+        let result = self.route(rid, &parts, max_body).await;
         let mut response = result.unwrap_or_else(|err| {
             let key = object_key(parts.uri.path(), &self.config.prefix).map(|k| k.to_string());
             let key = key.unwrap_or_else(|_| format!("(path {:?})", parts.uri.path()));
@@ -63,6 +73,7 @@ impl Origin {
         &self,
         rid: u64,
         parts: &http::request::Parts,
+        max_body: Option<u64>,
     ) -> Result<Response<ObjectBody>, RequestError> {
         let head = match parts.method {
             Method::GET => false,
@@ -80,6 +91,7 @@ impl Origin {
                 false => RangeRequest::from_headers(&parts.headers),
             },
             now: SystemTime::now(),
+            max_body,
         };
         let (meta, prefetched) = match self.fetch(key.as_str(), &ask).await? {
             Fetched::Object { meta, body } => (meta, body),
@@ -109,6 +121,7 @@ impl Origin {
                 ));
             }
             Decision::Unsatisfiable => return Ok(response::unsatisfiable(&meta)),
+            Decision::TooLarge => return Err(RequestError::TooLarge(meta.len)),
             Decision::Full(span) => (span, None),
             Decision::Partial(span) => (Some(span), Some(span)),
         };
@@ -131,7 +144,8 @@ impl Origin {
         }
         let req = GetRequest {
             key,
-            range: ask.range.single(),
+            // Ask the store only for what the budget lets us send: one round trip still.
+            range: ask.range.single().map(|spec| spec.limited(ask.max_body)),
             conditions: ask.conditions,
         };
         Ok(self.store.get(req).await?)

@@ -33,6 +33,7 @@ fn decide_with(head: bool, conditions: Conditions, range: RangeRequest) -> Decis
         conditions: &conditions,
         range,
         now: at(2_000_000),
+        max_body: None,
     };
     decide(&ask, &meta())
 }
@@ -356,6 +357,7 @@ fn zero_length_object() {
         conditions: &conditions,
         range,
         now: at(2),
+        max_body: None,
     };
     let suffix = RangeRequest::Single(RangeSpec::Suffix(10));
     let from0 = RangeRequest::Single(RangeSpec::From(0));
@@ -371,4 +373,66 @@ fn zero_length_object() {
 fn meta_dates_are_truncated_to_seconds() {
     let m = ObjectMeta::new(1, tag(r#""x""#), Some(at(5) + Duration::from_nanos(999)));
     assert_eq!(m.last_modified, Some(at(5)));
+}
+
+// A transport that can carry at most `max_body` bytes (Lambda: 6 MB buffered, 200 MB streamed):
+// ranges shrink to their first part, with the Content-Range of what is sent (§14.4 lets a
+// server send less than asked); a whole object that cannot fit is refused, never cut off.
+#[test]
+fn body_budget_table() {
+    use Decision::*;
+    let conditions = Conditions::default();
+    let ask = |head, range, max_body| Ask {
+        head,
+        conditions: &conditions,
+        range,
+        now: at(2_000_000),
+        max_body,
+    };
+    let r = |spec| RangeRequest::Single(spec);
+    let rows = [
+        (
+            "range within budget",
+            ask(false, r(RangeSpec::FromTo(0, 99)), Some(100)),
+            Partial(span(0, 99)),
+        ),
+        (
+            "range cut to budget",
+            ask(false, r(RangeSpec::FromTo(10, 999)), Some(100)),
+            Partial(span(10, 109)),
+        ),
+        (
+            "open range cut",
+            ask(false, r(RangeSpec::From(900)), Some(50)),
+            Partial(span(900, 949)),
+        ),
+        (
+            "suffix cut to its first part",
+            ask(false, r(RangeSpec::Suffix(500)), Some(100)),
+            Partial(span(500, 599)),
+        ),
+        (
+            "whole object over budget",
+            ask(false, RangeRequest::None, Some(999)),
+            TooLarge,
+        ),
+        (
+            "whole object at budget",
+            ask(false, RangeRequest::None, Some(LEN)),
+            Full(Some(span(0, LEN - 1))),
+        ),
+        (
+            "HEAD sends no body",
+            ask(true, RangeRequest::None, Some(1)),
+            Full(Some(span(0, LEN - 1))),
+        ),
+        (
+            "no budget",
+            ask(false, RangeRequest::None, None),
+            Full(Some(span(0, LEN - 1))),
+        ),
+    ];
+    for (name, ask, want) in rows {
+        assert_eq!(decide(&ask, &meta()), want, "{name}");
+    }
 }

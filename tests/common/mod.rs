@@ -7,6 +7,7 @@ pub mod client;
 pub mod fixtures;
 pub mod procs;
 pub mod proxy;
+pub mod runtime_api;
 
 #[allow(unused_imports)]
 pub use client::fetch;

@@ -1,0 +1,185 @@
+//! The AWS Lambda transport: Function URL events in, responses out through the Runtime API,
+//! served by the same [`Origin`] as the HTTP server.
+//!
+//! The invocation loop is ours, over `lambda_runtime_api_client` (the Runtime API client that
+//! lambda_runtime itself uses), because lambda_runtime's runner cannot fail a response stream
+//! without writing the error into the body (see [`wire`]). It is the Runtime API's documented
+//! loop: `GET .../invocation/next`, then `POST .../invocation/{id}/response` (or `/error` for
+//! an event that is not a Function URL request).
+//!
+//! Two invoke modes, one per Function URL (see the deploy template):
+//! - `stream` (RESPONSE_STREAM): chunks are forwarded as they arrive; bodies are limited to
+//!   [`STREAM_MAX_BODY`], below the platform's 200 MB.
+//! - `buffered` (BUFFERED): a normal JSON response with a real Content-Length, which CloudFront
+//!   needs to serve and cache ranges; bodies are limited to [`BUFFERED_MAX_BODY`] so that the
+//!   base64 JSON stays under the 6 MB payload limit.
+//!
+//! Over the limit, a range is answered with its first part (206 with the Content-Range sent),
+//! and a whole object with 501 and a message asking for ranges.
+
+pub mod event;
+pub mod wire;
+
+use crate::service::Origin;
+use bytes::Bytes;
+use http::{Method, Request, Uri};
+use http_body_util::BodyExt;
+use lambda_runtime_api_client::body::Body;
+use lambda_runtime_api_client::{build_request, PooledClient};
+use std::time::Instant;
+
+/// Most body bytes of a streamed response: 190 MiB, under the 200 MB streaming limit however
+/// "MB" is counted, with room for the prelude.
+pub const STREAM_MAX_BODY: u64 = 190 * 1024 * 1024;
+
+/// Most body bytes of a buffered response: 4 MiB is 5.6 MB in base64, leaving room for
+/// headers under the 6 MB (6,291,456 bytes) payload limit.
+pub const BUFFERED_MAX_BODY: u64 = 4 * 1024 * 1024;
+
+/// How responses go back to the Runtime API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum InvokeMode {
+    /// Response streaming (Function URL InvokeMode RESPONSE_STREAM).
+    Stream,
+    /// One JSON response (Function URL InvokeMode BUFFERED).
+    Buffered,
+}
+
+impl InvokeMode {
+    /// The body budget of this mode.
+    pub fn max_body(self) -> u64 {
+        match self {
+            InvokeMode::Stream => STREAM_MAX_BODY,
+            InvokeMode::Buffered => BUFFERED_MAX_BODY,
+        }
+    }
+}
+
+/// Why the runtime stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LambdaError {
+    /// `AWS_LAMBDA_RUNTIME_API` is missing or not a host:port.
+    #[error("AWS_LAMBDA_RUNTIME_API is not set to a host:port")]
+    NoRuntimeApi,
+    /// The Runtime API could not be reached or answered oddly.
+    #[error("runtime API: {0}")]
+    RuntimeApi(String),
+}
+
+fn api_error(e: impl std::fmt::Display) -> LambdaError {
+    LambdaError::RuntimeApi(e.to_string())
+}
+
+/// Serves invocations from the Runtime API at `api` (`host:port`, the value of
+/// `AWS_LAMBDA_RUNTIME_API`) until it goes away. `started` is when the process began, for the
+/// init-time log line.
+///
+/// # Errors
+/// When the Runtime API cannot be reached; Lambda then restarts the environment.
+pub async fn run(
+    api: &str,
+    origin: Origin,
+    mode: InvokeMode,
+    started: Instant,
+) -> Result<(), LambdaError> {
+    let base: Uri = format!("http://{api}")
+        .parse()
+        .map_err(|_| LambdaError::NoRuntimeApi)?;
+    let client = PooledClient::builder().with_endpoint(base).build();
+    tracing::info!(
+        ?mode,
+        init_ms = started.elapsed().as_millis() as u64,
+        "lambda runtime ready"
+    );
+    loop {
+        let (id, payload) = next_event(&client).await?;
+        let request = match event::to_request(&payload) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(request_id = id, cause = %e, "unusable event");
+                post(&client, error_post(&id, &e.to_string())?).await?;
+                continue;
+            }
+        };
+        let response = origin.handle_limited(request, Some(mode.max_body())).await;
+        let post_req = match mode {
+            InvokeMode::Stream => stream_post(&id, response)?,
+            InvokeMode::Buffered => {
+                let json = wire::buffered(response).await;
+                response_post(&id)
+                    .body(Body::from(json))
+                    .map_err(api_error)?
+            }
+        };
+        post(&client, post_req).await?;
+    }
+}
+
+async fn next_event(client: &PooledClient) -> Result<(String, Bytes), LambdaError> {
+    let req = build_request()
+        .method(Method::GET)
+        .uri("/2018-06-01/runtime/invocation/next")
+        .body(Body::empty())
+        .map_err(api_error)?;
+    let response = client.call(req).await.map_err(api_error)?;
+    let id = response
+        .headers()
+        .get("lambda-runtime-aws-request-id")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| api_error("next invocation without a request id"))?
+        .to_owned();
+    let payload = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(api_error)?
+        .to_bytes();
+    Ok((id, payload))
+}
+
+fn response_post(id: &str) -> http::request::Builder {
+    build_request()
+        .method(Method::POST)
+        .uri(format!("/2018-06-01/runtime/invocation/{id}/response"))
+}
+
+fn stream_post(
+    id: &str,
+    response: http::Response<crate::body::ObjectBody>,
+) -> Result<Request<Body>, LambdaError> {
+    response_post(id)
+        .header("lambda-runtime-function-response-mode", "streaming")
+        .header(
+            "content-type",
+            "application/vnd.awslambda.http-integration-response",
+        )
+        .header("transfer-encoding", "chunked")
+        .header("trailer", wire::ERROR_TYPE_TRAILER)
+        .header("trailer", wire::ERROR_BODY_TRAILER)
+        .body(Body::new(wire::StreamedInvocation::new(response)))
+        .map_err(api_error)
+}
+
+fn error_post(id: &str, message: &str) -> Result<Request<Body>, LambdaError> {
+    let body = serde_json::json!({ "errorType": "InvalidEvent", "errorMessage": message });
+    build_request()
+        .method(Method::POST)
+        .uri(format!("/2018-06-01/runtime/invocation/{id}/error"))
+        .header("lambda-runtime-function-error-type", "InvalidEvent")
+        .body(Body::from(body.to_string()))
+        .map_err(api_error)
+}
+
+async fn post(client: &PooledClient, req: Request<Body>) -> Result<(), LambdaError> {
+    let response = client.call(req).await.map_err(api_error)?;
+    let status = response.status();
+    // Drain the (tiny) answer so the connection can be reused.
+    let _ = response.into_body().collect().await;
+    if !status.is_success() {
+        // 4xx here means this invocation's answer was refused (for example the payload was
+        // too large); the loop goes on with the next event.
+        tracing::error!(%status, "runtime API refused the response");
+    }
+    Ok(())
+}
