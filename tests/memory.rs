@@ -172,3 +172,38 @@ async fn s3_server_killed_mid_stream_aborts_the_transfer() {
         "received bytes are a correct prefix"
     );
 }
+
+/// The Lambda path in stream mode under `cargo lambda watch`: a 190 MiB object (the streaming
+/// budget) arrives exact, and the function's peak RSS stays within the same bound.
+#[tokio::test(flavor = "multi_thread")]
+async fn lambda_stream_190_mib_via_cargo_lambda_watch() {
+    let len = 190 * MIB;
+    let backend = Backend::start(Kind::S3sFs).await;
+    let staging = tempfile::tempdir().expect("tempdir");
+    let file = staging.path().join("video.mp4");
+    let sha = write_pattern_file(&file, len, 41);
+    let body = aws_sdk_s3::primitives::ByteStream::from_path(&file)
+        .await
+        .expect("body");
+    let client = common::procs::s3_client(&backend.endpoint());
+    client
+        .put_object()
+        .bucket(BUCKET)
+        .key("video.mp4")
+        .body(body)
+        .send()
+        .await
+        .expect("upload");
+    let lambda = common::procs::LambdaWatch::start(&[
+        ("IMGORIGIN_BUCKET", BUCKET.to_owned()),
+        ("IMGORIGIN_ENDPOINT", backend.endpoint()),
+    ]);
+    let path = format!("{}/video.mp4", common::procs::LAMBDA_URL_PREFIX);
+    let got = fetch_streamed(lambda.addr, &path, None, None).await;
+    assert_eq!(got.status, 200);
+    assert_eq!(got.error, None);
+    assert_eq!((got.received, got.sha256.as_str()), (len, sha.as_str()));
+    let rss = lambda.function_peak_rss_kib();
+    println!("peak RSS of the Lambda function streaming 190 MiB via cargo lambda watch: {rss} KiB");
+    assert!(rss < LIMIT_KIB, "function peak RSS {rss} KiB");
+}

@@ -60,15 +60,23 @@ impl InvokeMode {
 #[non_exhaustive]
 pub enum LambdaError {
     /// `AWS_LAMBDA_RUNTIME_API` is missing or not a host:port.
-    #[error("AWS_LAMBDA_RUNTIME_API is not set to a host:port")]
+    #[error("AWS_LAMBDA_RUNTIME_API is not a host:port or URL")]
     NoRuntimeApi,
     /// The Runtime API could not be reached or answered oddly.
     #[error("runtime API: {0}")]
     RuntimeApi(String),
 }
 
-fn api_error(e: impl std::fmt::Display) -> LambdaError {
-    LambdaError::RuntimeApi(e.to_string())
+/// The error with its whole source chain: "client error (SendRequest)" alone says nothing.
+fn api_error(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> LambdaError {
+    let e: Box<dyn std::error::Error + Send + Sync> = e.into();
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    LambdaError::RuntimeApi(text)
 }
 
 /// Serves invocations from the Runtime API at `api` (`host:port`, the value of
@@ -83,9 +91,15 @@ pub async fn run(
     mode: InvokeMode,
     started: Instant,
 ) -> Result<(), LambdaError> {
-    let base: Uri = format!("http://{api}")
-        .parse()
-        .map_err(|_| LambdaError::NoRuntimeApi)?;
+    // Lambda sets host:port; emulators (cargo lambda watch) set a URL with a path prefix.
+    let base = match api.contains("://") {
+        true => api.to_owned(),
+        false => format!("http://{api}"),
+    };
+    let base: Uri = base.parse().map_err(|_| LambdaError::NoRuntimeApi)?;
+    if base.authority().is_none() {
+        return Err(LambdaError::NoRuntimeApi);
+    }
     let client = PooledClient::builder().with_endpoint(base).build();
     tracing::info!(
         ?mode,
@@ -103,16 +117,25 @@ pub async fn run(
             }
         };
         let response = origin.handle_limited(request, Some(mode.max_body())).await;
-        let post_req = match mode {
-            InvokeMode::Stream => stream_post(&id, response)?,
+        match mode {
+            InvokeMode::Stream => {
+                let (body, finished) = wire::StreamedInvocation::new(response);
+                post(&client, stream_post(&id, body)?).await?;
+                // The Runtime API may answer before it has read the whole stream (the
+                // emulator does): the next event waits until our body has ended.
+                let _ = finished.await;
+            }
             InvokeMode::Buffered => {
                 let json = wire::buffered(response).await;
-                response_post(&id)
-                    .body(Body::from(json))
-                    .map_err(api_error)?
+                post(
+                    &client,
+                    response_post(&id)
+                        .body(Body::from(json))
+                        .map_err(api_error)?,
+                )
+                .await?;
             }
-        };
-        post(&client, post_req).await?;
+        }
     }
 }
 
@@ -144,10 +167,7 @@ fn response_post(id: &str) -> http::request::Builder {
         .uri(format!("/2018-06-01/runtime/invocation/{id}/response"))
 }
 
-fn stream_post(
-    id: &str,
-    response: http::Response<crate::body::ObjectBody>,
-) -> Result<Request<Body>, LambdaError> {
+fn stream_post(id: &str, body: wire::StreamedInvocation) -> Result<Request<Body>, LambdaError> {
     response_post(id)
         .header("lambda-runtime-function-response-mode", "streaming")
         .header(
@@ -157,7 +177,7 @@ fn stream_post(
         .header("transfer-encoding", "chunked")
         .header("trailer", wire::ERROR_TYPE_TRAILER)
         .header("trailer", wire::ERROR_BODY_TRAILER)
-        .body(Body::new(wire::StreamedInvocation::new(response)))
+        .body(Body::new(body))
         .map_err(api_error)
 }
 

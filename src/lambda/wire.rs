@@ -13,7 +13,7 @@
 
 use crate::body::{BodyError, ObjectBody};
 use base64::Engine;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http::header::SET_COOKIE;
 use http::{HeaderMap, HeaderName, HeaderValue, Response};
 use http_body::{Body, Frame, SizeHint};
@@ -45,32 +45,55 @@ pub fn single_valued(
     (map, cookies)
 }
 
-/// The streaming prelude: JSON, then 8 NUL bytes.
+/// The streaming prelude JSON; [`DELIMITER`] follows it.
 pub fn prelude(status: u16, headers: &HeaderMap) -> Bytes {
     let (headers, cookies) = single_valued(headers);
     let json = serde_json::json!({ "statusCode": status, "headers": headers, "cookies": cookies });
-    let mut out = BytesMut::from(json.to_string().as_bytes());
-    out.extend_from_slice(&[0u8; 8]);
-    out.freeze()
+    Bytes::from(json.to_string())
 }
+
+/// The 8 NUL bytes between prelude and payload. Sent as a chunk of its own, as
+/// lambda_runtime does: `cargo lambda watch` parses the prelude per chunk and answers 500
+/// when the delimiter shares the prelude's chunk.
+pub const DELIMITER: &[u8; 8] = &[0; 8];
 
 /// The body of a streaming response POST: prelude, object chunks, and error trailers on
 /// failure. Never yields an error itself, so the HTTP client always ends the request
 /// properly and the Runtime API reads the trailers.
 pub struct StreamedInvocation {
-    prelude: Option<Bytes>,
+    /// Prelude, then delimiter, still to send (popped from the back).
+    head: Vec<Bytes>,
     body: ObjectBody,
     done: bool,
+    /// Fired (or dropped) when the body has ended: the invocation is over only then, even if
+    /// the Runtime API answered the POST earlier.
+    finished: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl StreamedInvocation {
-    /// Wraps a response of the origin.
-    pub fn new(response: Response<ObjectBody>) -> StreamedInvocation {
+    /// Wraps a response of the origin; the receiver resolves when the body has been sent in
+    /// full or given up (dropped by the HTTP client).
+    pub fn new(
+        response: Response<ObjectBody>,
+    ) -> (StreamedInvocation, tokio::sync::oneshot::Receiver<()>) {
         let (parts, body) = response.into_parts();
-        StreamedInvocation {
-            prelude: Some(prelude(parts.status.as_u16(), &parts.headers)),
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let this = StreamedInvocation {
+            head: vec![
+                Bytes::from_static(DELIMITER),
+                prelude(parts.status.as_u16(), &parts.headers),
+            ],
             body,
             done: false,
+            finished: Some(tx),
+        };
+        (this, rx)
+    }
+
+    fn finish(&mut self) {
+        self.done = true;
+        if let Some(tx) = self.finished.take() {
+            let _ = tx.send(());
         }
     }
 }
@@ -99,10 +122,11 @@ impl Body for StreamedInvocation {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        if let Some(prelude) = self.prelude.take() {
-            return Poll::Ready(Some(Ok(Frame::data(prelude))));
+        if let Some(chunk) = self.head.pop() {
+            return Poll::Ready(Some(Ok(Frame::data(chunk))));
         }
         if self.done {
+            self.finish();
             return Poll::Ready(None);
         }
         match std::task::ready!(Pin::new(&mut self.body).poll_frame(cx)) {
@@ -119,7 +143,7 @@ impl Body for StreamedInvocation {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.prelude.is_none() && (self.done || self.body.is_end_stream())
+        self.head.is_empty() && (self.done || self.body.is_end_stream())
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -178,10 +202,10 @@ mod tests {
     }
 
     #[test]
-    fn prelude_ends_with_eight_nuls() {
-        let p = prelude(206, &HeaderMap::new());
-        assert!(p.ends_with(&[0; 8]));
-        let json: serde_json::Value = serde_json::from_slice(&p[..p.len() - 8]).unwrap();
+    fn prelude_is_json() {
+        let json: serde_json::Value =
+            serde_json::from_slice(&prelude(206, &HeaderMap::new())).unwrap();
         assert_eq!(json["statusCode"], 206);
+        assert_eq!(json["cookies"], serde_json::json!([]));
     }
 }
