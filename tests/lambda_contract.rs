@@ -213,6 +213,7 @@ async fn stream_mode_contract() {
     for (method, headers, status) in [
         ("GET", vec![("range", "bytes=999999-")], 416),
         ("GET", vec![("if-none-match", etag.as_str())], 304),
+        ("GET", vec![("if-match", "\"other\"")], 412),
         ("HEAD", vec![], 200),
     ] {
         let post = api.invoke(event(method, "/photo.jpg", &headers)).await;
@@ -382,24 +383,37 @@ async fn buffered_mode_contract() {
     assert_eq!(buffered(&post, 502).1, b"storage error\n");
 }
 
-/// A store failure in the middle of a buffered body (fault injection, in-process runtime):
-/// the answer is a clean 502, never a partial body.
-#[tokio::test(flavor = "multi_thread")]
-async fn buffered_mid_body_failure_is_a_clean_502() {
+/// An in-process runtime over the fault-injecting memory store, holding a 3 MiB object.
+async fn memory_lambda(failing_reads: u64) -> FakeRuntimeApi {
     use imgorigin::store::{MemoryStore, Store};
     let store = MemoryStore::new(64 * 1024);
     store.put("a.bin", pattern(3 * MIB as usize, 3), None);
-    store.fail_next_reads(100, MIB);
-    let mut api = FakeRuntimeApi::start().await;
-    let origin = imgorigin::Origin::new(
-        std::sync::Arc::new(store) as std::sync::Arc<dyn Store>,
-        imgorigin::Config::default(),
-    );
+    store.fail_next_reads(failing_reads, MIB);
+    let api = FakeRuntimeApi::start().await;
+    let store = std::sync::Arc::new(store) as std::sync::Arc<dyn Store>;
+    let origin = imgorigin::Origin::new(store, imgorigin::Config::default());
     let host = api.host_port();
     let mode = imgorigin::lambda::InvokeMode::Buffered;
     tokio::spawn(async move { imgorigin::lambda::run(&host, origin, mode, Instant::now()).await });
+    api
+}
+
+/// A store failure in the middle of a buffered body that cannot be resumed: the answer is a
+/// clean 502, never a partial body.
+#[tokio::test(flavor = "multi_thread")]
+async fn buffered_mid_body_failure_is_a_clean_502() {
+    let mut api = memory_lambda(100).await;
     let post = api.invoke(event("GET", "/a.bin", &[])).await;
     let (json, body) = buffered(&post, 502);
     assert_eq!(body, b"storage error\n");
     assert_eq!(json["headers"]["cache-control"], "no-store");
+}
+
+/// A store failure in the middle of a buffered body that the resume recovers: exact bytes.
+#[tokio::test(flavor = "multi_thread")]
+async fn buffered_mid_body_failure_is_resumed() {
+    let mut api = memory_lambda(2).await;
+    let post = api.invoke(event("GET", "/a.bin", &[])).await;
+    let (_, body) = buffered(&post, 200);
+    assert_eq!(sha256(&body), sha256(&pattern(3 * MIB as usize, 3)));
 }
