@@ -14,7 +14,7 @@ use base64::Engine;
 use common::procs::{Kind, BUCKET};
 use common::proxy::CountingProxy;
 use common::runtime_api::{event, FakeRuntimeApi, Post};
-use common::{pattern, pattern_sha256, sha256, write_pattern_file, Backend};
+use common::{pattern, pattern_sha256, sha256, Backend};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -74,27 +74,8 @@ async fn world() -> World {
     backend
         .put("photo.jpg", photo.clone(), "image/jpeg", None)
         .await;
-    let client = common::procs::s3_client(&backend.endpoint());
-    let staging = tempfile::tempdir().expect("tempdir");
-    let mut big_sha = String::new();
-    for (key, len, seed) in [("big.bin", BIG, 31), ("huge.bin", HUGE, 32)] {
-        let file = staging.path().join(key);
-        let sha = write_pattern_file(&file, len, seed);
-        if key == "big.bin" {
-            big_sha = sha;
-        }
-        let body = aws_sdk_s3::primitives::ByteStream::from_path(&file)
-            .await
-            .expect("body");
-        client
-            .put_object()
-            .bucket(BUCKET)
-            .key(key)
-            .body(body)
-            .send()
-            .await
-            .expect("upload");
-    }
+    let big_sha = backend.put_pattern("big.bin", BIG, 31).await;
+    backend.put_pattern("huge.bin", HUGE, 32).await;
     let proxy = CountingProxy::start(backend.port).await;
     World {
         backend,

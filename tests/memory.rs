@@ -70,21 +70,7 @@ async fn peak_rss_does_not_grow_with_object_size() {
 
 async fn s3_with_large_object(len: u64) -> (Backend, String) {
     let backend = Backend::start(Kind::S3sFs).await;
-    let staging = tempfile::tempdir().expect("tempdir");
-    let file = staging.path().join("large.bin");
-    let sha = write_pattern_file(&file, len, 21);
-    let body = aws_sdk_s3::primitives::ByteStream::from_path(&file)
-        .await
-        .expect("body");
-    let client = common::procs::s3_client(&backend.endpoint());
-    client
-        .put_object()
-        .bucket(BUCKET)
-        .key("large.bin")
-        .body(body)
-        .send()
-        .await
-        .expect("upload");
+    let sha = backend.put_pattern("large.bin", len, 21).await;
     (backend, sha)
 }
 
@@ -179,21 +165,7 @@ async fn s3_server_killed_mid_stream_aborts_the_transfer() {
 async fn lambda_stream_190_mib_via_cargo_lambda_watch() {
     let len = 190 * MIB;
     let backend = Backend::start(Kind::S3sFs).await;
-    let staging = tempfile::tempdir().expect("tempdir");
-    let file = staging.path().join("video.mp4");
-    let sha = write_pattern_file(&file, len, 41);
-    let body = aws_sdk_s3::primitives::ByteStream::from_path(&file)
-        .await
-        .expect("body");
-    let client = common::procs::s3_client(&backend.endpoint());
-    client
-        .put_object()
-        .bucket(BUCKET)
-        .key("video.mp4")
-        .body(body)
-        .send()
-        .await
-        .expect("upload");
+    let sha = backend.put_pattern("video.mp4", len, 41).await;
     let lambda = common::procs::LambdaWatch::start(&[
         ("IMGORIGIN_BUCKET", BUCKET.to_owned()),
         ("IMGORIGIN_ENDPOINT", backend.endpoint()),

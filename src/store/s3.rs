@@ -93,14 +93,13 @@ impl S3Store {
             .content_length()
             .and_then(|n| u64::try_from(n).ok())
             .unwrap_or(0);
-        let mut meta = ObjectMeta::new(
+        object_meta(
             len,
-            parse_etag(out.e_tag())?,
-            system_time(out.last_modified()),
-        );
-        meta.content_type = out.content_type().map(str::to_owned);
-        meta.cache_control = out.cache_control().map(str::to_owned);
-        Ok(meta)
+            out.e_tag(),
+            out.last_modified(),
+            out.content_type(),
+            out.cache_control(),
+        )
     }
 
     async fn send_get(
@@ -256,18 +255,32 @@ fn prefetched(out: GetObjectOutput) -> Result<Fetched, StoreError> {
             "Content-Length disagrees with Content-Range".into(),
         ));
     }
-    let mut meta = ObjectMeta::new(
+    let meta = object_meta(
         len,
-        parse_etag(out.e_tag())?,
-        system_time(out.last_modified()),
-    );
-    meta.content_type = out.content_type().map(str::to_owned);
-    meta.cache_control = out.cache_control().map(str::to_owned);
+        out.e_tag(),
+        out.last_modified(),
+        out.content_type(),
+        out.cache_control(),
+    )?;
     let body = span.map(|span| Prefetched {
         span,
         chunks: chunks(out.body),
     });
     Ok(Fetched::Object { meta, body })
+}
+
+/// Metadata from the fields HeadObject and GetObject answers share.
+fn object_meta(
+    len: u64,
+    e_tag: Option<&str>,
+    last_modified: Option<&DateTime>,
+    content_type: Option<&str>,
+    cache_control: Option<&str>,
+) -> Result<ObjectMeta, StoreError> {
+    let mut meta = ObjectMeta::new(len, parse_etag(e_tag)?, system_time(last_modified));
+    meta.content_type = content_type.map(str::to_owned);
+    meta.cache_control = cache_control.map(str::to_owned);
+    Ok(meta)
 }
 
 fn chunks(body: ByteStream) -> ChunkStream {

@@ -191,6 +191,27 @@ impl Backend {
         }
     }
 
+    /// Uploads `pattern(len, seed)` through the S3 API (or writes it, for a directory) without
+    /// holding it in memory; returns its SHA-256.
+    pub async fn put_pattern(&self, key: &str, len: u64, seed: u64) -> String {
+        let Some(client) = &self.client else {
+            return super::write_pattern_file(&self.put_file(key), len, seed);
+        };
+        let staging = tempfile::tempdir().expect("tempdir");
+        let file = staging.path().join("object");
+        let sha = super::write_pattern_file(&file, len, seed);
+        let body = ByteStream::from_path(&file).await.expect("body");
+        client
+            .put_object()
+            .bucket(BUCKET)
+            .key(key)
+            .body(body)
+            .send()
+            .await
+            .expect("upload");
+        sha
+    }
+
     /// Places a large file straight into the store's directory (local, s3s-fs), so seeding
     /// does not dominate the test.
     pub fn put_file(&self, key: &str) -> PathBuf {
