@@ -166,11 +166,11 @@ async fn lambda_stream_190_mib_via_cargo_lambda_watch() {
     let len = 190 * MIB;
     let backend = Backend::start(Kind::S3sFs).await;
     let sha = backend.put_pattern("video.mp4", len, 41).await;
-    let lambda = common::procs::LambdaWatch::start(&[
+    let lambda = common::lambda_watch::LambdaWatch::start(&[
         ("IMGORIGIN_BUCKET", BUCKET.to_owned()),
         ("IMGORIGIN_ENDPOINT", backend.endpoint()),
     ]);
-    let path = format!("{}/video.mp4", common::procs::LAMBDA_URL_PREFIX);
+    let path = format!("{}/video.mp4", common::lambda_watch::LAMBDA_URL_PREFIX);
     let got = fetch_streamed(lambda.addr, &path, None, None).await;
     assert_eq!(got.status, 200);
     assert_eq!(got.error, None);

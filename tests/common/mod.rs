@@ -5,6 +5,7 @@
 
 pub mod client;
 pub mod fixtures;
+pub mod lambda_watch;
 pub mod procs;
 pub mod proxy;
 pub mod runtime_api;
