@@ -28,13 +28,13 @@ impl Fetched {
     }
 }
 
-/// Sends `method path` with `headers` (repeated names allowed) and reads the whole answer.
-pub async fn fetch(
+/// Opens a connection and sends one bodyless request; returns the answer's head and body.
+async fn send(
     addr: SocketAddr,
     method: &str,
     path: &str,
     headers: &[(&str, &str)],
-) -> Fetched {
+) -> http::Response<hyper::body::Incoming> {
     let stream = tokio::net::TcpStream::connect(addr)
         .await
         .expect("connect to imgorigin");
@@ -53,7 +53,17 @@ pub async fn fetch(
         req = req.header(*k, *v);
     }
     let req = req.body(Empty::<Bytes>::new()).expect("request");
-    let response = sender.send_request(req).await.expect("response head");
+    sender.send_request(req).await.expect("response head")
+}
+
+/// Sends `method path` with `headers` (repeated names allowed) and reads the whole answer.
+pub async fn fetch(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Fetched {
+    let response = send(addr, method, path, headers).await;
     let (parts, mut body) = response.into_parts();
     let mut received = Vec::new();
     let body = loop {
@@ -95,21 +105,7 @@ pub async fn fetch_streamed(
 ) -> Streamed {
     use sha2::Digest;
     use std::sync::atomic::Ordering;
-    let stream = tokio::net::TcpStream::connect(addr)
-        .await
-        .expect("connect to imgorigin");
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .expect("handshake");
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    let req = Request::get(path)
-        .header("host", addr.to_string())
-        .body(Empty::<Bytes>::new())
-        .expect("request");
-    let response = sender.send_request(req).await.expect("response head");
+    let response = send(addr, "GET", path, &[]).await;
     let (parts, mut body) = response.into_parts();
     let mut hasher = sha2::Sha256::new();
     let (mut received, mut error) = (0u64, None);
