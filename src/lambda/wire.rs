@@ -65,9 +65,10 @@ pub struct StreamedInvocation {
     head: Vec<Bytes>,
     body: ObjectBody,
     done: bool,
-    /// Fired (or dropped) when the body has ended: the invocation is over only then, even if
-    /// the Runtime API answered the POST earlier.
-    finished: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Dropped with the body, which the HTTP client does once it has written the body in
+    /// full or given it up: the invocation is over only then, even if the Runtime API
+    /// answered the POST earlier. Never sent on; the drop is the signal.
+    _finished: tokio::sync::oneshot::Sender<()>,
 }
 
 impl StreamedInvocation {
@@ -85,16 +86,9 @@ impl StreamedInvocation {
             ],
             body,
             done: false,
-            finished: Some(tx),
+            _finished: tx,
         };
         (this, rx)
-    }
-
-    fn finish(&mut self) {
-        self.done = true;
-        if let Some(tx) = self.finished.take() {
-            let _ = tx.send(());
-        }
     }
 }
 
@@ -126,7 +120,6 @@ impl Body for StreamedInvocation {
             return Poll::Ready(Some(Ok(Frame::data(chunk))));
         }
         if self.done {
-            self.finish();
             return Poll::Ready(None);
         }
         match std::task::ready!(Pin::new(&mut self.body).poll_frame(cx)) {
