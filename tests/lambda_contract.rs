@@ -15,7 +15,7 @@ use common::procs::{Kind, BUCKET};
 use common::proxy::CountingProxy;
 use common::runtime_api::{event, FakeRuntimeApi, Post};
 use common::{pattern, pattern_sha256, sha256, Backend};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 const MIB: u64 = 1024 * 1024;
@@ -33,24 +33,12 @@ impl Drop for Lambda {
 }
 
 fn start_lambda(api: &FakeRuntimeApi, mode: &str, endpoint: &str) -> Lambda {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_imgorigin"));
-    for var in ["AWS_PROFILE", "AWS_ENDPOINT_URL", "IMGORIGIN_ROOT"] {
-        cmd.env_remove(var);
-    }
+    let mut cmd = common::procs::imgorigin_command();
     cmd.env("AWS_LAMBDA_RUNTIME_API", api.host_port())
         .env("IMGORIGIN_INVOKE_MODE", mode)
         .env("IMGORIGIN_BUCKET", BUCKET)
         .env("IMGORIGIN_ENDPOINT", endpoint)
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true");
-    let log = if std::env::var_os("IMGORIGIN_TEST_LOG").is_some() {
-        Stdio::inherit()
-    } else {
-        Stdio::null()
-    };
-    cmd.stdout(Stdio::null()).stderr(log);
+        .stdout(Stdio::null());
     let spawned = Instant::now();
     Lambda {
         child: cmd.spawn().expect("start imgorigin"),

@@ -40,32 +40,15 @@ impl LambdaWatch {
             .stderr(Stdio::null());
         let watch = watch.spawn().expect("start cargo lambda watch");
         wait_for_port(port, "cargo lambda watch");
-        let mut function = Command::new(env!("CARGO_BIN_EXE_imgorigin"));
-        for var in [
-            "AWS_PROFILE",
-            "AWS_ENDPOINT_URL",
-            "IMGORIGIN_ROOT",
-            "IMGORIGIN_BUCKET",
-        ] {
-            function.env_remove(var);
-        }
+        let mut function = super::procs::imgorigin_command();
         function
             .env(
                 "AWS_LAMBDA_RUNTIME_API",
                 format!("http://127.0.0.1:{port}/.rt"),
             )
             .env("AWS_LAMBDA_FUNCTION_NAME", "_")
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())));
-        let log = if std::env::var_os("IMGORIGIN_TEST_LOG").is_some() {
-            Stdio::inherit()
-        } else {
-            Stdio::null()
-        };
-        function.stdout(Stdio::null()).stderr(log);
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdout(Stdio::null());
         let function = function
             .spawn()
             .expect("start imgorigin as a Lambda function");

@@ -242,6 +242,29 @@ pub fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(config)
 }
 
+/// The `imgorigin` binary in a hermetic environment: dummy credentials and region, no IMDS,
+/// no inherited AWS or IMGORIGIN settings; its log on stderr only with IMGORIGIN_TEST_LOG.
+pub fn imgorigin_command() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_imgorigin"));
+    for var in [
+        "AWS_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_S3",
+        "AWS_SESSION_TOKEN",
+        "IMGORIGIN_ROOT",
+        "IMGORIGIN_BUCKET",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    let log = std::env::var_os("IMGORIGIN_TEST_LOG").is_some();
+    cmd.stderr(if log { Stdio::inherit() } else { Stdio::null() });
+    cmd
+}
+
 /// The `imgorigin` binary, started with `serve`.
 pub struct Imgorigin {
     child: Child,
@@ -254,30 +277,12 @@ impl Imgorigin {
     }
 
     pub fn start_with_env(args: &[String], env: &[(&str, &str)]) -> Imgorigin {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_imgorigin"));
+        let mut cmd = imgorigin_command();
         cmd.arg("serve")
             .arg("--listen")
             .arg("127.0.0.1:0")
             .args(args);
-        for var in [
-            "AWS_PROFILE",
-            "AWS_ENDPOINT_URL",
-            "AWS_ENDPOINT_URL_S3",
-            "AWS_SESSION_TOKEN",
-        ] {
-            cmd.env_remove(var);
-        }
-        cmd.env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .envs(env.iter().copied());
-        let log = if std::env::var_os("IMGORIGIN_TEST_LOG").is_some() {
-            Stdio::inherit()
-        } else {
-            Stdio::null()
-        };
-        cmd.stdout(Stdio::piped()).stderr(log);
+        cmd.envs(env.iter().copied()).stdout(Stdio::piped());
         let mut child = cmd.spawn().expect("start imgorigin");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
