@@ -1,0 +1,217 @@
+"""loadtest/run.sh's body: starts the backend, the peers and imgorigin, runs every scenario
+against every target, writes loadtest/results/latest.{md,json,svg}, exits 1 on a missed
+threshold. run.sh installs the tools and builds imgorigin first."""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import signal
+import sys
+from pathlib import Path
+
+import procs
+import report
+from scenarios import FULL, QUICK, SCENARIOS, Target, draw_ranges
+
+ROOT = Path(__file__).resolve().parents[2]
+WORK = ROOT / "loadtest" / "work"
+RESULTS = ROOT / "loadtest" / "results"
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="loadtest/run.sh", description=__doc__)
+    p.add_argument("--quick", action="store_true", help="short runs (CI): under 2 minutes once built")
+    p.add_argument("--backend", choices=["nginx", "s3s"], default="nginx",
+                   help="what imgorigin reads from: nginx as an S3 GetObject stand-in (default, "
+                        "fast enough not to be the limit) or s3s-fs (a real S3 protocol server)")
+    p.add_argument("--lambda", dest="lambda_", action="store_true",
+                   help="measure imgorigin's Lambda path under `cargo lambda watch` instead of "
+                        "`imgorigin serve --bucket`")
+    p.add_argument("--target", metavar="URL",
+                   help="run the scenarios against an origin already running (objects at "
+                        "URL/loadtest/*.bin: see --make-objects); no peers, no memory checks")
+    p.add_argument("--make-objects", metavar="DIR",
+                   help="only write the test objects under DIR/bench/loadtest/ (to upload for --target)")
+    p.add_argument("--only", metavar="IDS", help="comma-separated scenario ids to run")
+    p.add_argument("--max-errors", type=int, default=0)
+    p.add_argument("--max-rss-mib", type=float, default=64)
+    p.add_argument("--min-proxy-ratio", type=float, default=0.8,
+                   help="imgorigin throughput / nginx reverse proxy, every scenario")
+    p.add_argument("--small-p99-factor", type=float, default=2.0)
+    p.add_argument("--small-p99-slack-ms", type=float, default=2.0,
+                   help="small-object p99 must be <= factor x direct p99 + slack")
+    p.add_argument("--results", default=str(RESULTS), help="directory for latest.{md,json,svg}")
+    return p.parse_args(argv)
+
+
+def imgorigin_env(extra: dict) -> dict:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("IMGORIGIN_", "AWS_"))}
+    env.update({"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+                "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"})
+    env.update(extra)
+    return env
+
+
+def start_services(args, data: Path) -> tuple[dict, list]:
+    """Returns (services by name, targets). A target: name, base URL, measured service names,
+    and the backend whose CPU it costs."""
+    exe = os.environ.get("IMGORIGIN", str(ROOT / "target" / "release" / "imgorigin"))
+    s = {}
+    static_port = procs.free_port()
+    s["nginx-static"] = procs.start_nginx(
+        "nginx-static", procs.NGINX_STATIC.format(port=static_port, data=data), WORK, static_port)
+    backend = "nginx-static"
+    if args.backend == "s3s":
+        port = procs.free_port()
+        s["s3s-fs"] = procs.Service(
+            "s3s-fs", [os.environ.get("S3S_FS", "s3s-fs"), "--host", "127.0.0.1", "--port", str(port),
+                       "--access-key", "test", "--secret-key", "test", str(data)], port, WORK / "s3s-fs.log")
+        backend = "s3s-fs"
+    backend_port = s[backend].port
+    proxy_port = procs.free_port()
+    s["nginx-proxy"] = procs.start_nginx(
+        "nginx-proxy", procs.NGINX_PROXY.format(port=proxy_port, backend_port=backend_port,
+                                                bucket=procs.BUCKET), WORK, proxy_port)
+    endpoint = f"http://127.0.0.1:{backend_port}"
+    ours = "imgorigin"
+    if args.lambda_:
+        port = procs.free_port()
+        s["lambda-watch"] = procs.Service(
+            "cargo lambda watch", [os.environ.get("CARGO_LAMBDA", "cargo-lambda"), "lambda", "watch",
+                                   "--only-lambda-apis", "--disable-cors", "-A", "127.0.0.1",
+                                   "-P", str(port)], port, WORK / "lambda-watch.log", cwd=ROOT)
+        s["lambda"] = procs.Helper("imgorigin (Lambda)", [exe], WORK / "lambda.log", env=imgorigin_env({
+            "AWS_LAMBDA_RUNTIME_API": f"http://127.0.0.1:{port}/.rt", "AWS_LAMBDA_FUNCTION_NAME": "_",
+            "IMGORIGIN_BUCKET": procs.BUCKET, "IMGORIGIN_ENDPOINT": endpoint}))
+        # Only the function is ours to measure; the emulator's own buffers are not.
+        ours, base = "lambda", f"http://127.0.0.1:{port}/lambda-url/_/"
+        measured = ["lambda"]
+    else:
+        port = procs.free_port()
+        s["imgorigin"] = procs.Service("imgorigin", [exe, "serve", "--listen", f"127.0.0.1:{port}",
+                                                     "--bucket", procs.BUCKET, "--endpoint", endpoint],
+                                       port, WORK / "imgorigin.log", env=imgorigin_env({}))
+        base, measured = f"http://127.0.0.1:{port}/", ["imgorigin"]
+    root_port = procs.free_port()
+    s["imgorigin-root"] = procs.Service(
+        "imgorigin --root", [exe, "serve", "--listen", f"127.0.0.1:{root_port}", "--root",
+                             str(data / procs.BUCKET)], root_port, WORK / "imgorigin-root.log",
+        env=imgorigin_env({}))
+    static = f"http://127.0.0.1:{static_port}/{procs.BUCKET}/"
+    signed = backend == "s3s-fs"
+    targets = [
+        Target(ours, base, measured, backend),
+        Target("nginx-proxy", f"http://127.0.0.1:{proxy_port}/{procs.BUCKET}/", ["nginx-proxy"],
+               backend, sign=signed),
+        Target("direct", f"{endpoint}/{procs.BUCKET}/", [backend], None, sign=signed),
+        Target("imgorigin-root", f"http://127.0.0.1:{root_port}/", ["imgorigin-root"], None),
+    ]
+    if backend != "nginx-static":
+        targets.append(Target("nginx-static", static, ["nginx-static"], None))
+    return s, targets
+
+
+def measure(scenario, target: Target, services, timing, ranges) -> dict:
+    name, measured, backend = target.name, target.measured, target.backend
+    pids = {n: services[n].pids() for n in measured + ([backend] if backend else [])}
+    for n in measured:
+        procs.reset_peak_rss(pids[n])
+    cpu0 = {n: procs.cpu_seconds(p) for n, p in pids.items()}
+    result = scenario.run(target, timing, ranges)
+    row = {"scenario": scenario.id, "target": name, **result.summary()}
+    if measured:
+        row["server_rss_mib"] = round(sum(procs.peak_rss_kib(pids[n]) for n in measured) / 1024, 1)
+        row["server_cpu_s"] = round(sum(procs.cpu_seconds(pids[n]) - cpu0[n] for n in measured), 2)
+    if backend:
+        row["backend_cpu_s"] = round(procs.cpu_seconds(pids[backend]) - cpu0[backend], 2)
+    for n in measured:
+        if not services[n].alive():
+            row["errors"] += 1
+            row["error_kinds"]["server exited"] = 1
+    return row
+
+
+def run(args) -> int:
+    timing = QUICK if args.quick else FULL
+    scenarios = [s for s in SCENARIOS if not args.only or s.id in args.only.split(",")]
+    services = {}
+    try:
+        if args.target:
+            base = args.target.rstrip("/") + "/"
+            targets = [Target("target", base, [], None)]
+        else:
+            print("==> writing the test objects", file=sys.stderr)
+            procs.make_objects(WORK / "data")
+            services, targets = start_services(args, WORK / "data")
+        ranges = draw_ranges(timing)
+        rows = []
+        for s in scenarios:
+            for t in targets:
+                print(f"==> {s.id}: {t.name}", file=sys.stderr)
+                row = measure(s, t, services, timing, ranges)
+                print(f"    {row['rps']} req/s, {row['mib_s']} MiB/s, p99 {row['p99_ms']} ms, "
+                      f"errors {row['errors']}, RSS {row.get('server_rss_mib')} MiB", file=sys.stderr)
+                rows.append(row)
+    finally:
+        for svc in reversed(list(services.values())):
+            svc.stop()
+    return write_results(args, timing, [{"id": s.id, "title": s.title, "kind": s.kind} for s in scenarios], rows)
+
+
+def write_results(args, timing, scenarios, rows) -> int:
+    mode = "target " + args.target if args.target else ("lambda" if args.lambda_ else "serve")
+    meta = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
+        "mode": mode + (" --quick" if args.quick else ""), "backend": args.backend,
+        "timing": (f"{timing.seconds} s per run, range scenarios {timing.waves} waves of "
+                   f"{timing.wave_seconds} s, slow clients {timing.slow_seconds} s"),
+    }
+    limits = {"max_errors": args.max_errors, "max_rss_mib": args.max_rss_mib,
+              "min_proxy_ratio": args.min_proxy_ratio, "small_p99_factor": args.small_p99_factor,
+              "small_p99_slack_ms": args.small_p99_slack_ms,
+              "compare": not args.target and not args.lambda_,
+              # 1.5-second runs on a shared CI machine: errors and memory gate, ratios are
+              # printed but too noisy to gate on; the full run gates every threshold.
+              "gate_ratios": not args.quick}
+    ratio_rows = report.ratios(rows, scenarios)
+    checks = report.verdicts(rows, scenarios, ratio_rows, limits)
+    md = report.markdown(meta, scenarios, rows, ratio_rows, checks)
+    out = Path(args.results)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "latest.md").write_text(md)
+    (out / "latest.svg").write_text(report.svg_chart(scenarios, rows))
+    (out / "latest.json").write_text(json.dumps(
+        {"meta": meta, "limits": limits, "scenarios": scenarios, "rows": rows, "ratios": ratio_rows,
+         "checks": [dict(zip(("ok", "what", "measured", "limit", "gates"), c)) for c in checks]},
+        indent=1))
+    print(md)
+    print(f"results: {out}/latest.md, latest.json, latest.svg", file=sys.stderr)
+    gated = [c for c in checks if c[4]]
+    return 0 if all(c[0] for c in gated) else 1
+
+
+def main() -> int:
+    args = parse_args(sys.argv[1:])
+    if args.make_objects:
+        folder = procs.make_objects(Path(args.make_objects))
+        print(f"objects written under {folder}")
+        return 0
+    # SIGTERM (CI timeout, kill) unwinds like Ctrl-C, so `finally` stops every process we started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(130))
+    WORK.mkdir(parents=True, exist_ok=True)
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        print("interrupted; every process started was stopped", file=sys.stderr)
+        return 130
+    except RuntimeError as e:
+        print(f"load test failed: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

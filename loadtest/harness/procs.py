@@ -1,0 +1,224 @@
+"""The processes a run starts (nginx, s3s-fs, imgorigin, cargo lambda watch) and what /proc says
+about them: peak RSS and CPU seconds, so every scenario reports what it cost each side."""
+
+import os
+import random
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+BUCKET = "bench"
+PREFIX = "loadtest/"
+# name -> size; deterministic content (seeded by name), so every run moves the same bytes.
+OBJECTS = {
+    "64k.bin": 64 << 10,
+    "1m.bin": 1 << 20,
+    "8m.bin": 8 << 20,
+    "64m.bin": 64 << 20,
+    "190m.bin": 190 << 20,
+}
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def make_objects(data_dir: Path) -> Path:
+    """Writes the objects under data_dir/BUCKET/PREFIX (skipping ones already complete)."""
+    folder = data_dir / BUCKET / PREFIX
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, size in OBJECTS.items():
+        path = folder / name
+        if path.exists() and path.stat().st_size == size:
+            continue
+        rng = random.Random(name)
+        tmp = path.with_suffix(".part")
+        with open(tmp, "wb") as out:
+            left = size
+            while left:
+                n = min(left, 8 << 20)
+                out.write(rng.randbytes(n))
+                left -= n
+        tmp.rename(path)
+    return folder
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, what: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with status {proc.returncode} before listening")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{what} did not listen on 127.0.0.1:{port} within {timeout:.0f} s")
+
+
+def process_tree(pid: int) -> list[int]:
+    """pid and its descendants (nginx's workers), from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    tree, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        tree.append(p)
+        todo.extend(children.get(p, []))
+    return tree
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime + stime
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / CLK_TCK
+
+
+def peak_rss_kib(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def reset_peak_rss(pids: list[int]) -> None:
+    """Writing 5 to clear_refs resets VmHWM to the current RSS (Linux >= 4.0), so each
+    scenario reports its own peak rather than the process's lifetime peak."""
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/clear_refs", "w") as f:
+                f.write("5")
+        except OSError:
+            pass
+
+
+class Service:
+    """One started server. `pids()` includes workers, so nginx is measured as a whole."""
+
+    def __init__(self, name: str, argv: list[str], port: int, log: Path, env=None, cwd=None):
+        self.name, self.port = name, port
+        self.log = open(log, "wb")
+        self.proc = subprocess.Popen(
+            argv,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,  # Ctrl-C at the terminal reaches us, and we stop it
+        )
+        wait_for_port(port, name, self.proc)
+
+    def pids(self) -> list[int]:
+        return process_tree(self.proc.pid)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=10)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.proc.wait()
+        self.log.close()
+
+
+class Helper:
+    """A process that is not measured and may not listen (the Lambda function)."""
+
+    def __init__(self, name: str, argv: list[str], log: Path, env=None):
+        self.name = name
+        self.log = open(log, "wb")
+        self.proc = subprocess.Popen(
+            argv, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env=env, start_new_session=True,
+        )
+
+    pids = Service.pids
+    alive = Service.alive
+    stop = Service.stop
+
+
+NGINX_COMMON = """
+worker_processes auto;
+pid {work}/{name}.pid;
+error_log {work}/{name}.error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path {work}/{name}.tmp/body;
+  proxy_temp_path {work}/{name}.tmp/proxy;
+  fastcgi_temp_path {work}/{name}.tmp/fastcgi;
+  uwsgi_temp_path {work}/{name}.tmp/uwsgi;
+  scgi_temp_path {work}/{name}.tmp/scgi;
+  {body}
+}}
+"""
+
+# The backend: a read-only S3 GetObject stand-in at /BUCKET/KEY (GET, HEAD, Range, ETag,
+# If-None-Match, If-Range; request signatures ignored), as fast as static serving gets.
+NGINX_STATIC = """
+  sendfile on;
+  tcp_nopush on;
+  open_file_cache max=64 inactive=60s;
+  default_type application/octet-stream;
+  server {{ listen 127.0.0.1:{port}; root {data}; }}
+"""
+
+# The peer: nginx as the plain reverse proxy an operations team would put in front of the
+# bucket. Upstream keep-alive and no temp-file spooling (proxy_max_temp_file_size 0) make it
+# stream like imgorigin does: the strongest plain configuration, not a strawman.
+NGINX_PROXY = """
+  upstream backend {{ server 127.0.0.1:{backend_port}; keepalive 64; }}
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $http_host;
+      proxy_max_temp_file_size 0;
+    }}
+  }}
+"""
+
+
+def start_nginx(name: str, body: str, work: Path, port: int) -> Service:
+    for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (work / f"{name}.tmp" / sub).mkdir(parents=True, exist_ok=True)
+    conf = work / f"{name}.conf"
+    conf.write_text(NGINX_COMMON.format(work=work, name=name, body=body))
+    argv = [os.environ.get("NGINX_BIN", "nginx"), "-c", str(conf), "-p", str(work), "-g", "daemon off;"]
+    return Service(name, argv, port, work / f"{name}.log")

@@ -1,0 +1,166 @@
+"""Turns the rows of a run into ratios, threshold verdicts, a Markdown table, JSON and an SVG
+chart. Pure functions of the rows, so a results JSON can be re-rendered."""
+
+import math
+from html import escape
+
+PEERS = ("direct", "nginx-proxy")
+
+
+def throughput(row: dict, kind: str):
+    return row["rps"] if kind == "requests" else row["mib_s"]
+
+
+def ratio(a, b):
+    if a is None or b is None or not b or math.isnan(a) or math.isnan(b):
+        return None
+    return round(a / b, 2)
+
+
+def ratios(rows: list, scenarios: list) -> list:
+    """imgorigin against each peer, and imgorigin-root against nginx serving files statically."""
+    by = {(r["scenario"], r["target"]): r for r in rows}
+    pairs = [("imgorigin", p) for p in PEERS] + [("imgorigin-root", "nginx-static")]
+    out = []
+    for s in scenarios:
+        for ours, peer in pairs:
+            a, b = by.get((s["id"], ours)), by.get((s["id"], peer))
+            if not a or not b:
+                continue
+            out.append({
+                "scenario": s["id"], "ours": ours, "peer": peer,
+                "throughput": ratio(throughput(a, s["kind"]), throughput(b, s["kind"])),
+                "p50": ratio(a["p50_ms"], b["p50_ms"]),
+                "p99": ratio(a["p99_ms"], b["p99_ms"]),
+            })
+    return out
+
+
+def verdicts(rows: list, scenarios: list, ratio_rows: list, limits: dict) -> list:
+    """Each threshold of the issue, per scenario: (ok, what, measured, limit, gates exit code)."""
+    ours = [r for r in rows if r["target"].startswith("imgorigin") or r["target"] in ("lambda", "target")]
+    out = []
+    for r in ours:
+        out.append((r["errors"] <= limits["max_errors"], f"{r['scenario']} {r['target']}: errors",
+                    r["errors"], limits["max_errors"], True))
+        if r.get("server_rss_mib") is not None:
+            out.append((r["server_rss_mib"] <= limits["max_rss_mib"],
+                        f"{r['scenario']} {r['target']}: peak RSS MiB", r["server_rss_mib"],
+                        limits["max_rss_mib"], True))
+    if limits.get("compare", True):
+        for q in ratio_rows:
+            if q["ours"] == "imgorigin" and q["peer"] == "nginx-proxy" and q["throughput"] is not None:
+                out.append((q["throughput"] >= limits["min_proxy_ratio"],
+                            f"{q['scenario']}: throughput / nginx-proxy", q["throughput"],
+                            limits["min_proxy_ratio"], limits["gate_ratios"]))
+        by = {(r["scenario"], r["target"]): r for r in rows}
+        small, direct = by.get(("small", "imgorigin")), by.get(("small", "direct"))
+        if small and direct and small["p99_ms"] is not None and direct["p99_ms"] is not None:
+            bound = round(limits["small_p99_factor"] * direct["p99_ms"] + limits["small_p99_slack_ms"], 3)
+            out.append((small["p99_ms"] <= bound, "small: p99 ms (<= factor x direct + slack)",
+                        small["p99_ms"], bound, limits["gate_ratios"]))
+    return out
+
+
+def fmt(v, digits=1):
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:,.{digits}f}"
+    return f"{v:,}"
+
+
+def markdown(meta: dict, scenarios: list, rows: list, ratio_rows: list, checks: list) -> str:
+    lines = [f"# imgorigin load test ({meta['mode']})", "",
+             f"{meta['date']} on {meta['machine']}; backend {meta['backend']}; "
+             f"{meta['timing']}.", "",
+             "| scenario | target | req/s | MiB/s | p50 ms | p90 ms | p99 ms | max ms | errors "
+             "| server peak RSS MiB | server CPU s | backend CPU s |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    titles = {s["id"]: s["title"] for s in scenarios}
+    for r in rows:
+        lines.append(
+            f"| {r['scenario']} | {r['target']} | {fmt(r['rps'])} | {fmt(r['mib_s'])} "
+            f"| {fmt(r['p50_ms'], 2)} | {fmt(r['p90_ms'], 2)} | {fmt(r['p99_ms'], 2)} "
+            f"| {fmt(r['max_ms'], 2)} | {r['errors']} | {fmt(r.get('server_rss_mib'))} "
+            f"| {fmt(r.get('server_cpu_s'), 2)} | {fmt(r.get('backend_cpu_s'), 2)} |")
+    if ratio_rows:
+        lines += ["", "Ratios (throughput: higher is better for us; latency: lower is better):", "",
+                  "| scenario | ours / peer | throughput | p50 | p99 |", "|---|---|---:|---:|---:|"]
+        for q in ratio_rows:
+            lines.append(f"| {q['scenario']} | {q['ours']} / {q['peer']} | {fmt(q['throughput'], 2)} "
+                         f"| {fmt(q['p50'], 2)} | {fmt(q['p99'], 2)} |")
+    lines += ["", "Scenarios: " + "; ".join(f"{k}: {v}" for k, v in titles.items()) + ".", "",
+              "Thresholds:", ""]
+    for ok, what, got, limit, gates in checks:
+        verdict = "PASS" if ok else ("FAIL" if gates else "MISS (reported, not gated in --quick)")
+        lines.append(f"- {verdict} {what}: {fmt(got, 2)} (limit {fmt(limit, 2)})")
+    failed = sum(1 for c in checks if not c[0])
+    gating = sum(1 for c in checks if not c[0] and c[4])
+    lines += ["", f"{len(checks) - failed} of {len(checks)} thresholds hold; {failed} missed, "
+              f"{gating} of them gating (exit status {1 if gating else 0}).", ""]
+    return "\n".join(lines)
+
+
+COLORS = {"imgorigin": "#0072b2", "lambda": "#009e73", "target": "#0072b2",
+          "nginx-proxy": "#e69f00", "direct": "#9e9e9e", "imgorigin-root": "#56b4e9",
+          "nginx-static": "#cccccc"}
+
+
+def svg_chart(scenarios: list, rows: list) -> str:
+    """Two panels, one row per scenario: throughput relative to the best target of that
+    scenario (absolute value printed), and p50 (bar) / p99 (tick) latency on a log scale."""
+    targets = [t for t in COLORS if any(r["target"] == t for r in rows)]
+    by = {(r["scenario"], r["target"]): r for r in rows}
+    bar, gap, left, panel = 11, 14, 150, 330
+    group = bar * len(targets) + gap
+    height = 60 + group * len(scenarios) + 30
+    width = left + 2 * panel + 90
+    lats = [r[k] for r in rows for k in ("p50_ms", "p99_ms") if r.get(k)]
+    lo = math.floor(math.log10(max(min(lats, default=0.1), 0.01)))
+    hi = math.ceil(math.log10(max(lats, default=10)))
+    hi = max(hi, lo + 1)
+
+    def lx(v):
+        return left + panel + 60 + (math.log10(max(v, 10 ** lo)) - lo) / (hi - lo) * (panel - 30)
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           'font-family="sans-serif" font-size="10">',
+           f'<rect width="{width}" height="{height}" fill="white"/>',
+           f'<text x="{left}" y="16" font-size="12">throughput (bar length relative to the fastest)'
+           '</text>',
+           f'<text x="{left + panel + 60}" y="16" font-size="12">latency ms: p50 bar, p99 tick '
+           '(log scale)</text>']
+    for i, t in enumerate(targets):
+        out.append(f'<rect x="{left + i * 95}" y="26" width="10" height="10" fill="{COLORS[t]}"/>'
+                   f'<text x="{left + i * 95 + 14}" y="35">{escape(t)}</text>')
+    for e in range(lo, hi + 1):
+        x = lx(10 ** e)
+        out.append(f'<line x1="{x:.1f}" y1="44" x2="{x:.1f}" y2="{height - 24}" stroke="#eee"/>'
+                   f'<text x="{x:.1f}" y="{height - 12}" text-anchor="middle">{10 ** e:g}</text>')
+    y = 50
+    for s in scenarios:
+        vals = {t: throughput(by[(s["id"], t)], s["kind"]) for t in targets if (s["id"], t) in by}
+        best = max((v for v in vals.values() if v and not math.isnan(v)), default=1) or 1
+        out.append(f'<text x="{left - 6}" y="{y + group / 2}" text-anchor="end">{escape(s["id"])}</text>')
+        for i, t in enumerate(targets):
+            r = by.get((s["id"], t))
+            if not r:
+                continue
+            yy = y + i * bar
+            v = vals[t] or 0
+            w = 0 if math.isnan(v) else v / best * (panel - 60)
+            unit = "req/s" if s["kind"] == "requests" else "MiB/s"
+            out.append(f'<rect x="{left}" y="{yy}" width="{w:.1f}" height="{bar - 2}" fill="{COLORS[t]}"/>'
+                       f'<text x="{left + w + 3:.1f}" y="{yy + bar - 3}">{fmt(v)} {unit}</text>')
+            if r.get("p50_ms"):
+                x0, x50 = lx(10 ** lo), lx(r["p50_ms"])
+                out.append(f'<rect x="{x0:.1f}" y="{yy}" width="{x50 - x0:.1f}" height="{bar - 2}" '
+                           f'fill="{COLORS[t]}"/>')
+            if r.get("p99_ms"):
+                x99 = lx(r["p99_ms"])
+                out.append(f'<line x1="{x99:.1f}" y1="{yy - 1}" x2="{x99:.1f}" y2="{yy + bar - 1}" '
+                           f'stroke="black" stroke-width="2"/>')
+        y += group
+    out.append("</svg>")
+    return "\n".join(out)

@@ -1,0 +1,137 @@
+"""The seven scenarios of the issue, as functions of a target's base URL. Every target gets the
+identical requests: the ranges are drawn once per run from a seeded generator."""
+
+import os
+import random
+import subprocess
+from dataclasses import dataclass
+
+from drive import SIGV4_CURL, Load, Measured, run_one, run_waves, slow_clients
+from procs import OBJECTS, PREFIX
+
+KIB, MIB = 1 << 10, 1 << 20
+
+
+@dataclass
+class Timing:
+    seconds: float  # one oha run
+    waves: int  # range scenarios: this many waves ...
+    wave_seconds: float  # ... of this length each
+    slow_seconds: float  # slow clients read for this long
+
+
+FULL = Timing(seconds=10, waves=5, wave_seconds=2, slow_seconds=20)
+QUICK = Timing(seconds=1.5, waves=2, wave_seconds=0.75, slow_seconds=4)
+
+
+@dataclass
+class Target:
+    name: str
+    base: str  # URL the object paths are appended to
+    measured: list  # services whose peak RSS and CPU are this target's
+    backend: str | None  # the service this target reads from, for its CPU
+    sign: bool = False  # SigV4-sign requests (s3s-fs, directly or through the proxy)
+
+
+@dataclass
+class Scenario:
+    id: str
+    title: str
+    kind: str  # how throughput reads: "requests" (req/s) or "bytes" (MiB/s)
+    run: object  # (Target, Timing, ranges) -> Measured
+
+
+def url(target: Target, name: str) -> str:
+    return f"{target.base}{PREFIX}{name}"
+
+
+def etag_of(target: Target, name: str) -> str:
+    argv = [os.environ.get("CURL", "curl"), "-sS", "-I", "--max-time", "30", url(target, name)]
+    if target.sign:
+        argv += SIGV4_CURL
+    out = subprocess.run(argv, capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        k, _, v = line.partition(":")
+        if k.strip().lower() == "etag":
+            return v.strip()
+    raise RuntimeError(f"HEAD {url(target, name)} returned no ETag: {out[:200]!r}")
+
+
+def full_get(name: str, conns: int):
+    def run(target, t: Timing, _ranges) -> Measured:
+        return run_one(Load(url(target, name), conns, t.seconds, expect_len=OBJECTS[name],
+                            sign=target.sign))
+
+    return run
+
+
+def range_waves(name: str, key: str, conns: int):
+    def run(target, t: Timing, ranges) -> Measured:
+        waves = [
+            [
+                Load(url(target, name), 1, t.wave_seconds, headers=(f"Range: bytes={a}-{b}",),
+                     expect_status=206, expect_len=b - a + 1, sign=target.sign)
+                for a, b in wave
+            ]
+            for wave in ranges[key]
+        ]
+        return run_waves(waves)
+
+    return run
+
+
+def head(name: str, conns: int):
+    def run(target, t: Timing, _ranges) -> Measured:
+        return run_one(Load(url(target, name), conns, t.seconds, method="HEAD", expect_len=0,
+                            sign=target.sign))
+
+    return run
+
+
+def revalidate(name: str, conns: int):
+    def run(target, t: Timing, _ranges) -> Measured:
+        try:
+            etag = etag_of(target, name)
+        except RuntimeError as e:
+            failed = Measured()
+            failed.add_error(str(e)[:200])
+            return failed
+        return run_one(Load(url(target, name), conns, t.seconds, headers=(f"If-None-Match: {etag}",),
+                            expect_status=304, expect_len=0, sign=target.sign))
+
+    return run
+
+
+def slow(name: str, clients: int, rate: int):
+    def run(target, t: Timing, _ranges) -> Measured:
+        return slow_clients(url(target, name), clients, rate, t.slow_seconds, target.sign)
+
+    return run
+
+
+SCENARIOS = [
+    Scenario("small", "64 KiB GET, 64 conns", "requests", full_get("64k.bin", 64)),
+    Scenario("large-64m", "64 MiB GET, 8 conns", "bytes", full_get("64m.bin", 8)),
+    Scenario("large-190m", "190 MiB GET, 8 conns", "bytes", full_get("190m.bin", 8)),
+    Scenario("zoom", "random 64 KiB ranges of 190 MiB, 32 conns", "requests",
+             range_waves("190m.bin", "zoom", 32)),
+    Scenario("video", "sequential 1 MiB ranges, 4 conns", "bytes",
+             range_waves("190m.bin", "video", 4)),
+    Scenario("head", "HEAD, 64 conns", "requests", head("8m.bin", 64)),
+    Scenario("revalidate", "If-None-Match -> 304, 64 conns", "requests", revalidate("1m.bin", 64)),
+    Scenario("slow", "16 clients at 1 MiB/s on 190 MiB", "bytes", slow("190m.bin", 16, MIB)),
+]
+
+
+def draw_ranges(t: Timing, seed: int = 4) -> dict:
+    """zoom: each wave 32 random 64 KiB tiles; video: 4 players starting at random points, each
+    wave moving every player to its next 1 MiB."""
+    rng = random.Random(seed)
+    size = OBJECTS["190m.bin"]
+    zoom = []
+    for _ in range(t.waves):
+        starts = [rng.randrange(0, size - 64 * KIB) for _ in range(32)]
+        zoom.append([(a, a + 64 * KIB - 1) for a in starts])
+    players = [rng.randrange(0, size // MIB - t.waves) * MIB for _ in range(4)]
+    video = [[(p + w * MIB, p + (w + 1) * MIB - 1) for p in players] for w in range(t.waves)]
+    return {"zoom": zoom, "video": video}
