@@ -30,6 +30,9 @@ say "deploy/: cfn-lint $("$CFN_LINT" --version) and the CloudFront Function's no
 "$CFN_LINT" deploy/template.yaml
 "$NODE" --test deploy/
 
+say "loadtest/harness: unit tests of the load test's arithmetic"
+python3 -m unittest discover -s loadtest/harness
+
 export S3S_FS MOTO_SERVER CARGO_LAMBDA
 say "s3s-fs: $S3S_FS; cargo-lambda: $CARGO_LAMBDA; moto: $MOTO_SERVER"
 # Release profile: the tests measure memory and move GiBs, and the dependencies are then
