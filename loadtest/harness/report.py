@@ -20,7 +20,9 @@ def ratio(a, b):
 def ratios(rows: list, scenarios: list) -> list:
     """imgorigin against each peer, and imgorigin-root against nginx serving files statically."""
     by = {(r["scenario"], r["target"]): r for r in rows}
-    pairs = [("imgorigin", p) for p in PEERS] + [("imgorigin-root", "nginx-static")]
+    # With the nginx backend, "direct" is nginx serving the same directory statically.
+    static = "nginx-static" if any(r["target"] == "nginx-static" for r in rows) else "direct"
+    pairs = [("imgorigin", p) for p in PEERS] + [("imgorigin-root", static)]
     out = []
     for s in scenarios:
         for ours, peer in pairs:
