@@ -1,21 +1,26 @@
-//! Amazon S3 (or any S3-compatible server) as a store, through aws-sdk-s3.
+//! Amazon S3 (or any S3-compatible server) as a store.
 //!
 //! One round trip per request in the common case: GET sends the client's single range and its
 //! validators with the GetObject, HEAD is one HeadObject. The answer is re-checked by
 //! [`crate::plan`] on the metadata S3 returns, because S3-compatible servers differ (s3s-fs
-//! ignores If-None-Match). The SDK cannot send If-Range, so it is emulated with If-Match + Range
-//! and a full GET when that fails (412).
+//! ignores If-None-Match). If-Range is emulated with If-Match + Range and a full GET when that
+//! fails (412), as the SDK offered no If-Range and S3 servers differ on it.
+//!
+//! aws-sdk-s3 provides the configuration (region, credentials chain, endpoint resolution);
+//! the two reads themselves go out as signed requests over one connection pool ([`rest`]).
+
+mod rest;
 
 use super::{ChunkStream, Fetched, GetRequest, Prefetched, Store, StoreError};
 use crate::meta::ObjectMeta;
 use crate::range::{ByteSpan, RangeSpec};
 use crate::validators::{to_http_seconds, Conditions, EntityTag, IfRange, TagCondition};
-use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_s3::operation::get_object::GetObjectOutput;
-use aws_sdk_s3::primitives::{ByteStream, DateTime};
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use futures_util::future::BoxFuture;
-use futures_util::{stream, FutureExt, StreamExt};
+use futures_util::{FutureExt, StreamExt};
+use http::{HeaderMap, HeaderValue, Method, Response};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// How to reach the bucket.
@@ -29,11 +34,11 @@ pub struct S3Options {
     pub region: Option<String>,
 }
 
-/// A bucket, with one SDK client built at start-up and reused (connection pooling included).
+/// A bucket, with its connection pool and credentials built at start-up and reused.
 #[derive(Debug, Clone)]
 pub struct S3Store {
     client: aws_sdk_s3::Client,
-    bucket: String,
+    rest: Arc<rest::Rest>,
 }
 
 impl S3Store {
@@ -49,15 +54,12 @@ impl S3Store {
             .region(region)
             .load()
             .await;
-        let env_endpoint = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
-            .iter()
-            .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()));
+        let endpoint = options.endpoint.clone().or_else(|| {
+            ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
+                .iter()
+                .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+        });
         let mut config = aws_sdk_s3::config::Builder::from(&shared)
-            // Validation can only complain after every byte was forwarded; it protects
-            // nobody here and costs a pass over the data.
-            .response_checksum_validation(
-                aws_sdk_s3::config::ResponseChecksumValidation::WhenRequired,
-            )
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(3))
@@ -65,13 +67,25 @@ impl S3Store {
                     .operation_timeout(Duration::from_secs(25))
                     .build(),
             )
-            .force_path_style(options.endpoint.is_some() || env_endpoint);
-        if let Some(url) = options.endpoint {
+            .force_path_style(endpoint.is_some());
+        if let Some(url) = &endpoint {
             config = config.endpoint_url(url);
         }
+        let config = config.build();
+        let region = config
+            .region()
+            .map_or_else(|| "us-east-1".to_owned(), |r| r.to_string());
+        let base = match &endpoint {
+            Some(url) => format!("{}/{}", url.trim_end_matches('/'), options.bucket),
+            None => bucket_url(&options.bucket, &region).await,
+        };
         S3Store {
-            client: aws_sdk_s3::Client::from_conf(config.build()),
-            bucket: options.bucket,
+            rest: Arc::new(rest::Rest::new(
+                base,
+                region,
+                shared.credentials_provider(),
+            )),
+            client: aws_sdk_s3::Client::from_conf(config),
         }
     }
 
@@ -81,25 +95,11 @@ impl S3Store {
     }
 
     async fn head_object(&self, key: &str) -> Result<ObjectMeta, StoreError> {
-        let out = self
-            .client
-            .head_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await;
-        let out = out.map_err(|e| classify(e, key))?;
-        let len = out
-            .content_length()
-            .and_then(|n| u64::try_from(n).ok())
-            .unwrap_or(0);
-        object_meta(
-            len,
-            out.e_tag(),
-            out.last_modified(),
-            out.content_type(),
-            out.cache_control(),
-        )
+        let resp = self.rest.send(Method::HEAD, key, &HeaderMap::new()).await?;
+        if !resp.status().is_success() {
+            return Err(classify(resp, key).await);
+        }
+        object_meta(resp.headers(), content_length(resp.headers()))
     }
 
     async fn send_get(
@@ -109,31 +109,35 @@ impl S3Store {
         cond: &Conditions,
         if_range_tag: Option<&EntityTag>,
     ) -> Result<Outcome, StoreError> {
-        let mut get = self.client.get_object().bucket(&self.bucket).key(key);
-        get = get.set_range(range.map(RangeSpec::header_value));
+        let mut headers = HeaderMap::new();
+        let mut set = |name: &'static str, value: String| {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                headers.insert(name, v);
+            }
+        };
+        if let Some(r) = range {
+            set("range", r.header_value());
+        }
         // Forward exactly what RFC 9110 §13.2.2 would evaluate, so S3's own shortcut answers
         // (304, 412) agree with ours.
         if let Some(tag) = if_range_tag {
-            get = get.if_match(tag.to_header_string());
-        } else if let Some(c) = &cond.if_match {
-            get = get.set_if_match(tag_list(c));
+            set("if-match", tag.to_header_string());
+        } else if let Some(tags) = cond.if_match.as_ref().and_then(tag_list) {
+            set("if-match", tags);
         } else if let Some(date) = cond.if_unmodified_since {
-            get = get.if_unmodified_since(DateTime::from(date));
+            set("if-unmodified-since", httpdate::fmt_http_date(date));
         }
-        if let Some(c) = &cond.if_none_match {
-            get = get.set_if_none_match(tag_list(c));
+        if let Some(tags) = cond.if_none_match.as_ref().and_then(tag_list) {
+            set("if-none-match", tags);
         } else if let Some(date) = cond.if_modified_since.filter(|d| *d <= SystemTime::now()) {
-            get = get.if_modified_since(DateTime::from(date));
+            set("if-modified-since", httpdate::fmt_http_date(date));
         }
-        match get.send().await {
-            Ok(out) => Ok(Outcome::Object(Box::new(out))),
-            Err(SdkError::ServiceError(e)) if e.raw().status().as_u16() == 304 => {
-                Ok(not_modified(e.raw()))
-            }
-            Err(SdkError::ServiceError(e)) if matches!(e.raw().status().as_u16(), 412 | 416) => {
-                Ok(Outcome::Refused)
-            }
-            Err(e) => Err(classify(e, key)),
+        let resp = self.rest.send(Method::GET, key, &headers).await?;
+        match resp.status().as_u16() {
+            200 | 206 => Ok(Outcome::Object(resp)),
+            304 => Ok(not_modified(resp.headers())),
+            412 | 416 => Ok(Outcome::Refused),
+            _ => Err(classify(resp, key).await),
         }
     }
 
@@ -166,7 +170,7 @@ impl S3Store {
             outcome = self.send_get(req.key, None, cond, None).await?;
         }
         match outcome {
-            Outcome::Object(out) => prefetched(*out),
+            Outcome::Object(out) => prefetched(out),
             Outcome::NotModified(fetched) => Ok(fetched),
             // 412 and 416 are rare, and so is a 304 without validators (moto omits
             // Last-Modified): let the planner decide from fresh metadata, so that the answer
@@ -187,7 +191,7 @@ impl S3Store {
         let cond = Conditions::default();
         let range = Some(RangeSpec::FromTo(span.first, span.last));
         match self.send_get(key, range, &cond, Some(etag)).await? {
-            Outcome::Object(out) => match prefetched(*out)? {
+            Outcome::Object(out) => match prefetched(out)? {
                 Fetched::Object { body: Some(p), .. } if p.span == span => Ok(p.chunks),
                 _ => Err(StoreError::Failed(
                     "S3 returned another range than asked".into(),
@@ -202,7 +206,7 @@ impl S3Store {
 }
 
 enum Outcome {
-    Object(Box<GetObjectOutput>),
+    Object(Response<Incoming>),
     NotModified(Fetched),
     /// 304 lacking ETag or Last-Modified, which our 304 must carry.
     Incomplete304,
@@ -223,26 +227,33 @@ fn tag_list(c: &TagCondition) -> Option<String> {
     }
 }
 
-fn not_modified(raw: &HttpResponse) -> Outcome {
-    let header = |name: &str| raw.headers().get(name).map(str::to_owned);
-    let etag = header("etag").as_deref().and_then(EntityTag::parse);
-    let last_modified = header("last-modified").and_then(|d| httpdate::parse_http_date(&d).ok());
+fn not_modified(headers: &HeaderMap) -> Outcome {
+    let etag = header(headers, "etag").and_then(EntityTag::parse);
+    let last_modified = header(headers, "last-modified").and_then(|d| httpdate::parse_http_date(d).ok());
     match (etag, last_modified) {
         (Some(etag), Some(lm)) => Outcome::NotModified(Fetched::NotModified {
             etag: Some(etag),
             last_modified: Some(to_http_seconds(lm)),
-            cache_control: header("cache-control"),
+            cache_control: header(headers, "cache-control").map(str::to_owned),
         }),
         _ => Outcome::Incomplete304,
     }
 }
 
-fn prefetched(out: GetObjectOutput) -> Result<Fetched, StoreError> {
-    let sent = out
-        .content_length()
-        .and_then(|n| u64::try_from(n).ok())
-        .unwrap_or(0);
-    let (span, len) = match out.content_range() {
+fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn content_length(headers: &HeaderMap) -> u64 {
+    header(headers, "content-length")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+fn prefetched(resp: Response<Incoming>) -> Result<Fetched, StoreError> {
+    let headers = resp.headers();
+    let sent = content_length(headers);
+    let (span, len) = match header(headers, "content-range") {
         Some(cr) => {
             let (span, len) = parse_content_range(cr)
                 .ok_or_else(|| StoreError::Failed(format!("bad Content-Range {cr:?}")))?;
@@ -255,37 +266,25 @@ fn prefetched(out: GetObjectOutput) -> Result<Fetched, StoreError> {
             "Content-Length disagrees with Content-Range".into(),
         ));
     }
-    let meta = object_meta(
-        len,
-        out.e_tag(),
-        out.last_modified(),
-        out.content_type(),
-        out.cache_control(),
-    )?;
+    let meta = object_meta(headers, len)?;
     let body = span.map(|span| Prefetched {
         span,
-        chunks: chunks(out.body),
+        chunks: chunks(resp.into_body()),
     });
     Ok(Fetched::Object { meta, body })
 }
 
-/// Metadata from the fields HeadObject and GetObject answers share.
-fn object_meta(
-    len: u64,
-    e_tag: Option<&str>,
-    last_modified: Option<&DateTime>,
-    content_type: Option<&str>,
-    cache_control: Option<&str>,
-) -> Result<ObjectMeta, StoreError> {
-    let mut meta = ObjectMeta::new(len, parse_etag(e_tag)?, system_time(last_modified));
-    meta.content_type = content_type.map(str::to_owned);
-    meta.cache_control = cache_control.map(str::to_owned);
+/// Metadata from the headers HeadObject and GetObject answers share.
+fn object_meta(headers: &HeaderMap, len: u64) -> Result<ObjectMeta, StoreError> {
+    let last_modified = header(headers, "last-modified").and_then(|d| httpdate::parse_http_date(d).ok());
+    let mut meta = ObjectMeta::new(len, parse_etag(header(headers, "etag"))?, last_modified);
+    meta.content_type = header(headers, "content-type").map(str::to_owned);
+    meta.cache_control = header(headers, "cache-control").map(str::to_owned);
     Ok(meta)
 }
 
-fn chunks(body: ByteStream) -> ChunkStream {
-    let mut body = Box::pin(body);
-    stream::poll_fn(move |cx| body.as_mut().poll_next(cx))
+fn chunks(body: Incoming) -> ChunkStream {
+    body.into_data_stream()
         .map(|r| r.map_err(|e| StoreError::Interrupted(e.to_string())))
         .boxed()
 }
@@ -311,40 +310,42 @@ fn parse_etag(raw: Option<&str>) -> Result<EntityTag, StoreError> {
         .ok_or_else(|| StoreError::Failed(format!("malformed ETag {raw:?}")))
 }
 
-fn system_time(dt: Option<&DateTime>) -> Option<SystemTime> {
-    dt.and_then(|d| SystemTime::try_from(*d).ok())
+/// The one place S3 error answers become store errors.
+async fn classify(resp: Response<Incoming>, key: &str) -> StoreError {
+    let (status, code) = rest::error_code(resp).await;
+    error_for(status.as_u16(), code.as_deref(), key)
 }
 
-/// The one place S3 errors become store errors.
-fn classify<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
-    err: SdkError<E, HttpResponse>,
-    key: &str,
-) -> StoreError {
-    let detail = format!(
-        "{}",
-        aws_smithy_types::error::display::DisplayErrorContext(&err)
-    );
-    match &err {
-        SdkError::TimeoutError(_) => StoreError::Timeout(detail),
-        SdkError::DispatchFailure(d) if d.is_timeout() => StoreError::Timeout(detail),
-        SdkError::ServiceError(e) => {
-            let status = e.raw().status().as_u16();
-            match (status, err.code()) {
-                (404, _) | (_, Some("NoSuchKey" | "NotFound")) => {
-                    StoreError::NotFound(format!("{key}: {detail}"))
-                }
-                // Without s3:ListBucket, S3 answers 403 for a key that does not exist.
-                (403, Some("AccessDenied") | None) => {
-                    StoreError::NotFound(format!("{key}: access denied: {detail}"))
-                }
-                (429 | 500..=599, _)
-                | (_, Some("SlowDown" | "Throttling" | "ThrottlingException")) => {
-                    StoreError::Unavailable(detail)
-                }
-                _ => StoreError::Failed(detail),
-            }
+fn error_for(status: u16, code: Option<&str>, key: &str) -> StoreError {
+    let detail = format!("S3 answered {status} {}", code.unwrap_or("(no code)"));
+    match (status, code) {
+        (404, _) | (_, Some("NoSuchKey" | "NotFound")) => {
+            StoreError::NotFound(format!("{key}: {detail}"))
+        }
+        // Without s3:ListBucket, S3 answers 403 for a key that does not exist.
+        (403, Some("AccessDenied") | None) => {
+            StoreError::NotFound(format!("{key}: access denied: {detail}"))
+        }
+        (429 | 500..=599, _) | (_, Some("SlowDown" | "Throttling" | "ThrottlingException")) => {
+            StoreError::Unavailable(detail)
         }
         _ => StoreError::Failed(detail),
+    }
+}
+
+/// The bucket's URL from the SDK's endpoint rules (virtual-hosted where the name allows).
+async fn bucket_url(bucket: &str, region: &str) -> String {
+    use aws_sdk_s3::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
+    let fallback = format!("https://s3.{region}.amazonaws.com/{bucket}");
+    let Ok(params) = Params::builder().bucket(bucket).region(region).build() else {
+        return fallback;
+    };
+    match DefaultResolver::new().resolve_endpoint(&params).await {
+        Ok(endpoint) => endpoint.url().trim_end_matches('/').to_owned(),
+        Err(e) => {
+            tracing::warn!(cause = %e, "S3 endpoint rules failed; using path-style {fallback}");
+            fallback
+        }
     }
 }
 

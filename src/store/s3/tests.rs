@@ -1,18 +1,5 @@
 //! S3 error classification and Content-Range parsing.
 use super::*;
-use aws_sdk_s3::error::ErrorMetadata;
-use aws_sdk_s3::operation::get_object::GetObjectError;
-use aws_smithy_types::body::SdkBody;
-
-fn service_error(status: u16, code: Option<&str>) -> SdkError<GetObjectError, HttpResponse> {
-    let mut meta = ErrorMetadata::builder();
-    if let Some(code) = code {
-        meta = meta.code(code);
-    }
-    let raw = HttpResponse::new(status.try_into().expect("status"), SdkBody::empty());
-    SdkError::service_error(GetObjectError::generic(meta.build()), raw)
-}
-
 // How S3 answers map to store errors (and so, in response.rs, to statuses).
 #[test]
 fn s3_error_table() {
@@ -29,7 +16,7 @@ fn s3_error_table() {
         (400, Some("InvalidArgument"), "Failed"),
     ];
     for (status, code, want) in cases {
-        let got = classify(service_error(*status, *code), "k");
+        let got = error_for(*status, *code, "k");
         let name = format!("{got:?}");
         assert!(name.starts_with(want), "{status} {code:?}: {name}");
     }
@@ -45,4 +32,18 @@ fn content_range_parsing() {
     assert_eq!(parse_content_range("bytes 5-4/1000"), None);
     assert_eq!(parse_content_range("bytes 0-1000/1000"), None);
     assert_eq!(parse_content_range("bytes */1000"), None);
+}
+
+// S3's URI encoding of a key: unreserved characters and `/` stay, every other byte is %XX.
+#[test]
+fn key_encoding() {
+    let cases = [
+        ("a/b c.jpg", "a/b%20c.jpg"),
+        ("ü+x~y_z-1", "%C3%BC%2Bx~y_z-1"),
+        ("100%/a?b#c", "100%25/a%3Fb%23c"),
+        ("*'()!", "%2A%27%28%29%21"),
+    ];
+    for (key, want) in cases {
+        assert_eq!(rest::encode_key(key), want, "{key}");
+    }
 }
