@@ -80,11 +80,7 @@ impl S3Store {
             None => bucket_url(&options.bucket, &region).await,
         };
         S3Store {
-            rest: Arc::new(rest::Rest::new(
-                base,
-                region,
-                shared.credentials_provider(),
-            )),
+            rest: Arc::new(rest::Rest::new(base, region, shared.credentials_provider())),
             client: aws_sdk_s3::Client::from_conf(config),
         }
     }
@@ -229,7 +225,8 @@ fn tag_list(c: &TagCondition) -> Option<String> {
 
 fn not_modified(headers: &HeaderMap) -> Outcome {
     let etag = header(headers, "etag").and_then(EntityTag::parse);
-    let last_modified = header(headers, "last-modified").and_then(|d| httpdate::parse_http_date(d).ok());
+    let last_modified =
+        header(headers, "last-modified").and_then(|d| httpdate::parse_http_date(d).ok());
     match (etag, last_modified) {
         (Some(etag), Some(lm)) => Outcome::NotModified(Fetched::NotModified {
             etag: Some(etag),
@@ -276,7 +273,8 @@ fn prefetched(resp: Response<Incoming>) -> Result<Fetched, StoreError> {
 
 /// Metadata from the headers HeadObject and GetObject answers share.
 fn object_meta(headers: &HeaderMap, len: u64) -> Result<ObjectMeta, StoreError> {
-    let last_modified = header(headers, "last-modified").and_then(|d| httpdate::parse_http_date(d).ok());
+    let last_modified =
+        header(headers, "last-modified").and_then(|d| httpdate::parse_http_date(d).ok());
     let mut meta = ObjectMeta::new(len, parse_etag(header(headers, "etag"))?, last_modified);
     meta.content_type = header(headers, "content-type").map(str::to_owned);
     meta.cache_control = header(headers, "cache-control").map(str::to_owned);

@@ -10,8 +10,8 @@ use super::StoreError;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{
-    sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest,
-    SigningSettings, UriPathNormalizationMode,
+    sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
+    UriPathNormalizationMode,
 };
 use aws_smithy_runtime_api::client::identity::Identity;
 use bytes::Bytes;
@@ -99,7 +99,10 @@ impl Rest {
                 Err(_) => last = Some(StoreError::Timeout("no answer from S3 within 10 s".into())),
                 Ok(Err(e)) => last = Some(transport_error(&e)),
                 Ok(Ok(resp)) if resp.status().is_server_error() && attempt + 1 < ATTEMPTS => {
-                    last = Some(StoreError::Unavailable(format!("S3 answered {}", resp.status())));
+                    last = Some(StoreError::Unavailable(format!(
+                        "S3 answered {}",
+                        resp.status()
+                    )));
                 }
                 Ok(Ok(resp)) => return Ok(resp),
             }
