@@ -35,6 +35,7 @@
 //! 7. Headers from [`response`]; the body streams the planned span with backpressure.
 #![deny(missing_docs)]
 
+pub mod access;
 pub mod body;
 pub mod cli;
 pub mod config;
