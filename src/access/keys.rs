@@ -122,7 +122,8 @@ impl KeyRing {
                 return Err(KeyConfigError::DuplicateKid(kid.to_owned()));
             }
             // HMAC takes keys of any length; the length was checked above.
-            let mac = HmacSha256::new_from_slice(&secret).map_err(|_| KeyConfigError::Format(i + 1))?;
+            let mac =
+                HmacSha256::new_from_slice(&secret).map_err(|_| KeyConfigError::Format(i + 1))?;
             keys.push(SigningKey {
                 kid: kid.to_owned(),
                 mac,
@@ -163,7 +164,10 @@ mod tests {
             (HEX32.into(), Err(KeyConfigError::Format(1))),
             (format!(":{HEX32}"), Err(KeyConfigError::BadKid(1))),
             (format!("k 1:{HEX32}"), Err(KeyConfigError::BadKid(1))),
-            (format!("{}:{HEX32}", "k".repeat(33)), Err(KeyConfigError::BadKid(1))),
+            (
+                format!("{}:{HEX32}", "k".repeat(33)),
+                Err(KeyConfigError::BadKid(1)),
+            ),
             ("k1:xyz".into(), Err(KeyConfigError::BadHex("k1".into()))),
             ("k1:abc".into(), Err(KeyConfigError::BadHex("k1".into()))),
             (
@@ -199,8 +203,14 @@ mod tests {
     fn secrets_never_appear_in_debug_or_errors() {
         let ring = KeyRing::parse_list(&format!("k1:{HEX32}")).expect("valid");
         let debug = format!("{ring:?}");
-        assert!(debug.contains("k1") && debug.contains("redacted"), "{debug}");
-        assert!(!debug.contains("0a0b") && !debug.contains("10, 11"), "{debug}");
+        assert!(
+            debug.contains("k1") && debug.contains("redacted"),
+            "{debug}"
+        );
+        assert!(
+            !debug.contains("0a0b") && !debug.contains("10, 11"),
+            "{debug}"
+        );
         let err = KeyRing::parse_list("k1:00ff00ff").expect_err("short");
         assert!(!err.to_string().contains("00ff"), "{err}");
     }

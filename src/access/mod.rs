@@ -56,7 +56,8 @@ impl RequiredHeader {
     /// When the name is not a header name or the value is empty or not a header value.
     pub fn parse(spec: &str) -> Result<RequiredHeader, RequiredHeaderError> {
         let (name, value) = spec.split_once(':').ok_or(RequiredHeaderError)?;
-        let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| RequiredHeaderError)?;
+        let name =
+            HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| RequiredHeaderError)?;
         let value = value.trim();
         if value.is_empty() || http::HeaderValue::from_str(value).is_err() {
             return Err(RequiredHeaderError);
@@ -130,7 +131,12 @@ impl Access {
         match &self.signing {
             Some(signing) if signing.covers(key) => {
                 let path = format!("/{key}");
-                Ok(signature::verify(&signing.keys, &path, query.unwrap_or(""), now)?)
+                Ok(signature::verify(
+                    &signing.keys,
+                    &path,
+                    query.unwrap_or(""),
+                    now,
+                )?)
             }
             _ => Ok(()),
         }
@@ -138,9 +144,14 @@ impl Access {
 
     fn allowed(&self, key: &str) -> bool {
         let prefix_ok = self.allow_prefixes.is_empty()
-            || self.allow_prefixes.iter().any(|p| key.starts_with(p.as_str()));
+            || self
+                .allow_prefixes
+                .iter()
+                .any(|p| key.starts_with(p.as_str()));
         let name = key.rsplit('/').next().unwrap_or(key);
-        let ext = name.rsplit_once('.').map(|(_, ext)| ext.to_ascii_lowercase());
+        let ext = name
+            .rsplit_once('.')
+            .map(|(_, ext)| ext.to_ascii_lowercase());
         let ext_ok = self.allow_exts.is_empty()
             || ext.is_some_and(|ext| self.allow_exts.iter().any(|a| *a == ext));
         prefix_ok && ext_ok

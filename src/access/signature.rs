@@ -206,7 +206,11 @@ pub fn verify(keys: &KeyRing, path: &str, query: &str, now: u64) -> Result<(), S
     let key = keys
         .get(&signed.kid)
         .ok_or_else(|| SignatureError::UnknownKey(signed.kid.clone()))?;
-    let params: Vec<(&str, &str)> = signed.params.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let params: Vec<(&str, &str)> = signed
+        .params
+        .iter()
+        .map(|(n, v)| (*n, v.as_str()))
+        .collect();
     mac(key, &canonical(path, &params))
         .verify_slice(&signed.sig)
         .map_err(|_| SignatureError::Mismatch)?;

@@ -25,7 +25,10 @@ fn signed_query(kid: &str, path: &str, exp: u64, extra: &[(&str, &str)]) -> Stri
 #[test]
 fn canonical_form_and_readme_vector() {
     let c = canonical("/private/cat.jpg", &[("kid", "k1"), ("exp", "1767225600")]);
-    assert_eq!(c, "imgorigin-v1\nGET\n/private/cat.jpg\nexp=1767225600&kid=k1");
+    assert_eq!(
+        c,
+        "imgorigin-v1\nGET\n/private/cat.jpg\nexp=1767225600&kid=k1"
+    );
     let ring = ring();
     assert_eq!(
         sign(ring.get("k1").expect("k1"), &c),
@@ -56,8 +59,14 @@ fn parse_table() {
         (format!("{ok}&exp={EXP}"), dup("exp")),
         (format!("kid=k2&{ok}"), dup("kid")),
         (format!("w=1&w=1&{ok}"), dup("w")),
-        (format!("{ok}&x=1"), Err(SignatureError::Unsigned("x".into()))),
-        (format!("{ok}&W=1"), Err(SignatureError::Unsigned("W".into()))),
+        (
+            format!("{ok}&x=1"),
+            Err(SignatureError::Unsigned("x".into())),
+        ),
+        (
+            format!("{ok}&W=1"),
+            Err(SignatureError::Unsigned("W".into())),
+        ),
         (format!("{ok}&"), malformed("pair")),
         (format!("{ok}&&w=1"), malformed("pair")),
         (format!("{ok}&w"), malformed("pair")),
@@ -69,14 +78,26 @@ fn parse_table() {
         (format!("exp=-1&kid=k1&sig={sig}"), malformed("exp")),
         (format!("exp=1e9&kid=k1&sig={sig}"), malformed("exp")),
         (format!("exp=&kid=k1&sig={sig}"), malformed("exp")),
-        (format!("exp=1234567890123456&kid=k1&sig={sig}"), malformed("exp")),
+        (
+            format!("exp=1234567890123456&kid=k1&sig={sig}"),
+            malformed("exp"),
+        ),
         (format!("exp={EXP}&kid=k%201&sig={sig}"), malformed("kid")),
         (format!("exp={EXP}&kid=&sig={sig}"), malformed("kid")),
         (format!("exp={EXP}&kid=k1&sig={sig}="), malformed("sig")),
-        (format!("exp={EXP}&kid=k1&sig={}", &sig[1..]), malformed("sig")),
+        (
+            format!("exp={EXP}&kid=k1&sig={}", &sig[1..]),
+            malformed("sig"),
+        ),
         // Same bits as ...A3M but non-zero trailing bits: a second spelling, refused.
-        (format!("exp={EXP}&kid=k1&sig={}N", &sig[..42]), malformed("sig")),
-        (format!("exp={EXP}&kid=k1&sig={}", sig.replace('_', "/")), malformed("sig")),
+        (
+            format!("exp={EXP}&kid=k1&sig={}N", &sig[..42]),
+            malformed("sig"),
+        ),
+        (
+            format!("exp={EXP}&kid=k1&sig={}", sig.replace('_', "/")),
+            malformed("sig"),
+        ),
     ];
     for (query, want) in cases {
         assert_eq!(parse(&query).map(|_| ()), want, "{query}");
@@ -133,7 +154,10 @@ fn tampering_with_any_part_is_refused() {
         (path.to_owned(), q.replace("w=200", "w=201")),
         (path.to_owned(), q.replace("w=200&", "")),
         (path.to_owned(), format!("h=1&{q}")),
-        (path.to_owned(), q.replace(&EXP.to_string(), &(EXP + 1).to_string())),
+        (
+            path.to_owned(),
+            q.replace(&EXP.to_string(), &(EXP + 1).to_string()),
+        ),
         (path.to_owned(), q.replace("kid=k1", "kid=k2")),
         (path.to_owned(), q.replace(&sig, other_sig)),
     ];

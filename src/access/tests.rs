@@ -41,7 +41,11 @@ fn shared_vectors() {
     let access = Access {
         signing: Some(Signing {
             keys: KeyRing::parse_list(&keys.join(",")).expect("keys"),
-            prefixes: prefixes.iter().filter_map(|p| p.as_str()).map(String::from).collect(),
+            prefixes: prefixes
+                .iter()
+                .filter_map(|p| p.as_str())
+                .map(String::from)
+                .collect(),
         }),
         ..Access::default()
     };
@@ -75,7 +79,11 @@ fn signed_prefix_table() {
         (&[], "/anything.jpg", "forbidden"),
     ];
     for (prefixes, path, want) in cases {
-        assert_eq!(verdict(&signing(prefixes), path, "", 0), want, "{prefixes:?} {path}");
+        assert_eq!(
+            verdict(&signing(prefixes), path, "", 0),
+            want,
+            "{prefixes:?} {path}"
+        );
     }
 }
 
@@ -98,7 +106,11 @@ fn allowed_keys_table() {
         ("images/.jpg", true),
     ];
     for (key, allowed) in cases {
-        let want = if allowed { Ok(()) } else { Err(Denied::NotAllowed) };
+        let want = if allowed {
+            Ok(())
+        } else {
+            Err(Denied::NotAllowed)
+        };
         assert_eq!(access.check_key(key, None, 0), want, "{key}");
     }
     let ext_only = Access {
@@ -106,7 +118,10 @@ fn allowed_keys_table() {
         ..Access::default()
     };
     assert_eq!(ext_only.check_key("any/where.webp", None, 0), Ok(()));
-    assert_eq!(ext_only.check_key("x.webp.exe", None, 0), Err(Denied::NotAllowed));
+    assert_eq!(
+        ext_only.check_key("x.webp.exe", None, 0),
+        Err(Denied::NotAllowed)
+    );
 }
 
 // Allowed keys come before the signature: a key outside them is 404 even with no signature.
@@ -115,7 +130,10 @@ fn allowed_keys_before_signature() {
     let mut access = signing(&[]);
     access.allow_exts = vec!["jpg".into()];
     assert_eq!(access.check_key("a.txt", None, 0), Err(Denied::NotAllowed));
-    assert!(matches!(access.check_key("a.jpg", None, 0), Err(Denied::Signature(_))));
+    assert!(matches!(
+        access.check_key("a.jpg", None, 0),
+        Err(Denied::Signature(_))
+    ));
 }
 
 #[test]
@@ -127,7 +145,10 @@ fn origin_lock_table() {
     let headers = |lines: &[(&str, &str)]| {
         let mut h = HeaderMap::new();
         for (k, v) in lines {
-            h.append(HeaderName::from_bytes(k.as_bytes()).expect("name"), HeaderValue::from_str(v).expect("value"));
+            h.append(
+                HeaderName::from_bytes(k.as_bytes()).expect("name"),
+                HeaderValue::from_str(v).expect("value"),
+            );
         }
         h
     };
@@ -138,12 +159,22 @@ fn origin_lock_table() {
         (&[("x-origin-secret", "s3cr3")], false),
         (&[("x-origin-secret", "s3cr3t ")], false),
         (&[("x-origin-secret", "S3CR3T")], false),
-        (&[("x-origin-secret", "s3cr3t"), ("x-origin-secret", "s3cr3t")], false),
-        (&[("x-origin-secret", "nope"), ("x-origin-secret", "s3cr3t")], false),
+        (
+            &[("x-origin-secret", "s3cr3t"), ("x-origin-secret", "s3cr3t")],
+            false,
+        ),
+        (
+            &[("x-origin-secret", "nope"), ("x-origin-secret", "s3cr3t")],
+            false,
+        ),
         (&[("x-other", "s3cr3t")], false),
     ];
     for (lines, admitted) in cases {
-        let want = if *admitted { Ok(()) } else { Err(Denied::OriginLock) };
+        let want = if *admitted {
+            Ok(())
+        } else {
+            Err(Denied::OriginLock)
+        };
         assert_eq!(access.check_origin(&headers(lines)), want, "{lines:?}");
     }
     assert_eq!(Access::default().check_origin(&HeaderMap::new()), Ok(()));
@@ -151,10 +182,25 @@ fn origin_lock_table() {
 
 #[test]
 fn required_header_spec_table() {
-    for bad in ["", "novalue", "X-A:", "X-A:   ", ":v", "bad name:v", "X-A:a\u{1}b"] {
-        assert_eq!(RequiredHeader::parse(bad).map(|_| ()), Err(RequiredHeaderError), "{bad:?}");
+    for bad in [
+        "",
+        "novalue",
+        "X-A:",
+        "X-A:   ",
+        ":v",
+        "bad name:v",
+        "X-A:a\u{1}b",
+    ] {
+        assert_eq!(
+            RequiredHeader::parse(bad).map(|_| ()),
+            Err(RequiredHeaderError),
+            "{bad:?}"
+        );
     }
-    let debug = format!("{:?}", RequiredHeader::parse("x-a: topsecret").expect("spec"));
+    let debug = format!(
+        "{:?}",
+        RequiredHeader::parse("x-a: topsecret").expect("spec")
+    );
     assert!(!debug.contains("topsecret"), "{debug}");
 }
 
@@ -171,8 +217,14 @@ fn sign_link_round_trips_through_the_verifier() {
     ] {
         let link = sign_link(keys, None, target, exp).expect(target);
         assert!(link.starts_with(target), "{link}");
-        let after_scheme = link.split_once("://").map_or(link.as_str(), |(_, rest)| rest);
-        let start = if link.starts_with('/') { 0 } else { after_scheme.find('/').expect("path") };
+        let after_scheme = link
+            .split_once("://")
+            .map_or(link.as_str(), |(_, rest)| rest);
+        let start = if link.starts_with('/') {
+            0
+        } else {
+            after_scheme.find('/').expect("path")
+        };
         let (path, query) = after_scheme[start..].split_once('?').expect("query");
         assert_eq!(verdict(&access, path, query, exp - 1), "ok", "{link}");
         assert_eq!(verdict(&access, path, query, exp), "expired", "{link}");
@@ -183,7 +235,10 @@ fn sign_link_round_trips_through_the_verifier() {
 fn sign_link_refusals() {
     let keys = KeyRing::parse_list(&format!("k1:{HEX32}")).expect("keys");
     let err = |kid: Option<&str>, target: &str| sign_link(&keys, kid, target, 1).expect_err(target);
-    assert_eq!(err(Some("k9"), "/a.jpg"), LinkError::UnknownKey("k9".into()));
+    assert_eq!(
+        err(Some("k9"), "/a.jpg"),
+        LinkError::UnknownKey("k9".into())
+    );
     assert_eq!(err(None, "a.jpg"), LinkError::BadTarget);
     assert_eq!(err(None, "ftp://h/a.jpg"), LinkError::BadTarget);
     assert_eq!(err(None, "https://h"), LinkError::BadTarget);
