@@ -65,7 +65,10 @@ impl Origin {
                 .cors
                 .decorate(&parts.headers, response.headers_mut());
         }
-        tracing::debug!(rid, method = %parts.method, uri = %parts.uri, status = response.status().as_u16(), "served");
+        // The path only: a valid signed query is a capability until it expires, and logs are
+        // read by more people than links are meant for.
+        let path = parts.uri.path();
+        tracing::debug!(rid, method = %parts.method, path, status = response.status().as_u16(), "served");
         response
     }
 
