@@ -153,7 +153,7 @@ impl Access {
             .rsplit_once('.')
             .map(|(_, ext)| ext.to_ascii_lowercase());
         let ext_ok = self.allow_exts.is_empty()
-            || ext.is_some_and(|ext| self.allow_exts.iter().any(|a| *a == ext));
+            || ext.is_some_and(|ext| self.allow_exts.contains(&ext));
         prefix_ok && ext_ok
     }
 }
