@@ -152,8 +152,8 @@ impl Access {
         let ext = name
             .rsplit_once('.')
             .map(|(_, ext)| ext.to_ascii_lowercase());
-        let ext_ok = self.allow_exts.is_empty()
-            || ext.is_some_and(|ext| self.allow_exts.contains(&ext));
+        let ext_ok =
+            self.allow_exts.is_empty() || ext.is_some_and(|ext| self.allow_exts.contains(&ext));
         prefix_ok && ext_ok
     }
 }
