@@ -202,7 +202,7 @@ impl Origin {
     }
 }
 
-/// Seconds since the Unix epoch; a clock before 1970 counts as 0 (every link expired).
+/// Seconds since the Unix epoch; a clock before 1970 (no real host has one) reads as 0.
 fn unix_seconds(t: SystemTime) -> u64 {
     t.duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
