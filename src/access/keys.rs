@@ -150,6 +150,17 @@ impl KeyRing {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn never_panics(text in any::<String>(), entries in "[a-z0-9:,\n#]{0,160}") {
+            let _ = KeyRing::parse_list(&text);
+            let _ = KeyRing::parse_file(&text);
+            let _ = KeyRing::parse_list(&entries);
+            let _ = KeyRing::parse_file(&entries);
+        }
+    }
 
     const HEX32: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 

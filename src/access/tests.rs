@@ -2,6 +2,7 @@ use super::link::{sign_link, LinkError};
 use super::*;
 use crate::key::object_key;
 use http::HeaderValue;
+use proptest::prelude::*;
 
 const HEX32: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
@@ -248,4 +249,18 @@ fn sign_link_refusals() {
     assert_eq!(err(None, "/a.jpg?exp=1"), LinkError::Param("exp=1".into()));
     assert_eq!(err(None, "/a.jpg?w=1&w=2"), LinkError::Param("w=2".into()));
     assert_eq!(err(None, "/a.jpg?w"), LinkError::Param("w".into()));
+}
+
+proptest! {
+    #[test]
+    fn never_panics(text in any::<String>(), query in "[a-z%0-9=&_-]{0,60}", now in any::<u64>()) {
+        let _ = RequiredHeader::parse(&text);
+        let keys = KeyRing::parse_list(&format!("k1:{HEX32}")).expect("keys");
+        let _ = sign_link(&keys, None, &text, now);
+        let _ = sign_link(&keys, Some(&text), &format!("/{text}"), now);
+        let mut access = signing(&["p/"]);
+        access.allow_exts = vec!["jpg".into()];
+        let _ = access.check_key(&text, Some(&text), now);
+        let _ = access.check_key(&format!("p/{text}"), Some(&query), now);
+    }
 }
