@@ -179,3 +179,62 @@ impl SignArgs {
             .ok_or_else(bad)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    const K1: &str = "k1:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+    fn serve(extra: &[&str]) -> crate::access::Access {
+        let mut args = vec!["imgorigin", "serve", "--root", "."];
+        args.extend_from_slice(extra);
+        let cli = Cli::try_parse_from(args).expect("parse");
+        let debug = format!("{cli:?}");
+        assert!(
+            !debug.contains("0a0b0c") && !debug.contains("hunter2"),
+            "{debug}"
+        );
+        match cli.command {
+            Some(Command::Serve(s)) => s.pipeline.access.access().expect("access"),
+            _ => unreachable!("serve was given"),
+        }
+    }
+
+    // Which keys need a signature: an empty prefix, --sign-all, or keys alone mean all of them
+    // (Signing::prefixes empty); prefixes are kept as given otherwise.
+    #[test]
+    fn signed_prefix_settings() {
+        let prefixes = |extra: &[&str]| serve(extra).signing.map(|s| s.prefixes);
+        let all = Some(Vec::<String>::new());
+        assert_eq!(prefixes(&["--signing-keys", K1]), all);
+        assert_eq!(prefixes(&["--signing-keys", K1, "--sign-all"]), all);
+        assert_eq!(
+            prefixes(&["--signing-keys", K1, "--signed-prefix", ""]),
+            all
+        );
+        let p = prefixes(&[
+            "--signing-keys",
+            K1,
+            "--signed-prefix",
+            "a/",
+            "--signed-prefix",
+            "b/",
+        ]);
+        assert_eq!(p, Some(vec!["a/".to_owned(), "b/".to_owned()]));
+        assert_eq!(prefixes(&[]), None);
+    }
+
+    #[test]
+    fn allowed_extensions_are_normalised() {
+        let access = serve(&[
+            "--allow-ext",
+            "JPG,.png, webp",
+            "--require-header",
+            "x-a:hunter2",
+        ]);
+        assert_eq!(access.allow_exts, ["jpg", "png", "webp"]);
+        assert!(access.require_header.is_some());
+    }
+}
