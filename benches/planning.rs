@@ -1,9 +1,10 @@
-//! Per-request cost of the pure decisions: path-to-key, Range parsing, conditional headers and
-//! the RFC 9110 plan. `cargo bench --bench planning`.
+//! Per-request cost of the pure decisions: path-to-key, Range parsing, conditional headers, the
+//! RFC 9110 plan, and the signed-URL check. `cargo bench --bench planning`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use http::header::{IF_NONE_MATCH, IF_RANGE, RANGE};
 use http::{HeaderMap, HeaderValue};
+use imgorigin::access::{signature, KeyRing};
 use imgorigin::key::object_key;
 use imgorigin::meta::ObjectMeta;
 use imgorigin::plan::{decide, Ask};
@@ -64,6 +65,20 @@ fn bench(c: &mut Criterion) {
                 max_body: None,
             };
             decide(&ask, black_box(&meta))
+        })
+    });
+    let keys =
+        KeyRing::parse_list("k1:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
+            .expect("keys");
+    let query = "w=200&exp=1767225600&kid=k1&sig=M47cd3XvdjFDhWZ0ofA69bzw_X5NZSW0Mm2nDNwvA3M";
+    c.bench_function("signature/verify", |b| {
+        b.iter(|| {
+            signature::verify(
+                &keys,
+                black_box("/private/cat.jpg"),
+                black_box(query),
+                1_767_225_000,
+            )
         })
     });
 }

@@ -1,6 +1,7 @@
 //! Command line and environment: every flag also reads an `IMGORIGIN_*` variable, so the same
 //! settings work for `imgorigin serve`, containers and (later) Lambda.
 
+use crate::access::{KeyConfigError, RequiredHeaderError};
 use crate::config::Config;
 use crate::cors::Cors;
 use crate::store::{LocalStore, S3Options, S3Store, Store};
@@ -9,6 +10,9 @@ use http::HeaderValue;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+
+mod access;
+pub use access::{AccessArgs, KeyArgs, Secret, SignArgs};
 
 /// `imgorigin`.
 #[derive(Debug, Parser)]
@@ -31,6 +35,9 @@ pub enum Command {
     /// Serve AWS Lambda Function URL invocations (needs AWS_LAMBDA_RUNTIME_API). Also what
     /// runs when no subcommand is given and that variable is set.
     Lambda(LambdaArgs),
+    /// Print a signed URL for a path or URL (keys from the same flags and variables as
+    /// `serve`).
+    Sign(SignArgs),
 }
 
 /// `imgorigin lambda`: settings usually come from the function's environment.
@@ -119,6 +126,9 @@ pub struct PipelineArgs {
         value_delimiter = ','
     )]
     pub cors_origins: Vec<String>,
+    /// Access control.
+    #[command(flatten)]
+    pub access: AccessArgs,
 }
 
 /// A setting that cannot be used.
@@ -139,6 +149,26 @@ pub enum ConfigError {
     /// Neither --root nor --bucket.
     #[error("give --root DIR or --bucket NAME")]
     NoStore,
+    /// A signing key is unusable (the message names the key id, never the secret).
+    #[error(transparent)]
+    Keys(#[from] KeyConfigError),
+    /// The key file cannot be read.
+    #[error("--signing-keys-file {path}: {source}")]
+    KeysFile {
+        /// The file given.
+        path: PathBuf,
+        /// Why it cannot be read.
+        source: std::io::Error,
+    },
+    /// Signed prefixes without keys.
+    #[error("--signed-prefix/--sign-all need --signing-keys or --signing-keys-file")]
+    NoKeys,
+    /// `--expires-in` is not a duration.
+    #[error("--expires-in {0:?}: give seconds or a number with s, m, h or d")]
+    Duration(String),
+    /// A bad origin-lock header.
+    #[error(transparent)]
+    RequireHeader(#[from] RequiredHeaderError),
 }
 
 impl StoreArgs {
@@ -181,6 +211,7 @@ impl PipelineArgs {
             )?,
             cors: Cors::from_origins(&self.cors_origins)
                 .map_err(|_| ConfigError::HeaderValue("--cors-origin"))?,
+            access: self.access.access()?,
             ..Config::default()
         })
     }

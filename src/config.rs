@@ -1,8 +1,10 @@
 //! Settings of the request pipeline, independent of transport and store.
 
+use crate::access::Access;
 use crate::body::ResumePolicy;
 use crate::cors::Cors;
 use http::HeaderValue;
+use std::time::SystemTime;
 
 /// What the pipeline needs besides a store.
 #[derive(Debug, Clone)]
@@ -17,6 +19,11 @@ pub struct Config {
     pub cors: Cors,
     /// Recovery from mid-stream store failures.
     pub resume: ResumePolicy,
+    /// Origin lock, allowed keys, signed URLs.
+    pub access: Access,
+    /// The time of a request: link expiry and date preconditions. A setting so that tests can
+    /// stand exactly on an expiry edge.
+    pub clock: fn() -> SystemTime,
 }
 
 impl Default for Config {
@@ -27,6 +34,8 @@ impl Default for Config {
             not_found_cache_control: HeaderValue::from_static("public, max-age=60"),
             cors: Cors::Off,
             resume: ResumePolicy::default(),
+            access: Access::default(),
+            clock: SystemTime::now,
         }
     }
 }

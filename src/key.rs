@@ -87,7 +87,7 @@ pub fn object_key(path: &str, prefix: &str) -> Result<ObjectKey, KeyError> {
 
 /// Decodes `%XX` escapes once. Unlike lenient decoders it refuses a stray `%`, so that two
 /// layers (a CDN and us) cannot disagree about what a malformed path means.
-fn percent_decode_strict(input: &[u8]) -> Result<Vec<u8>, KeyError> {
+pub(crate) fn percent_decode_strict(input: &[u8]) -> Result<Vec<u8>, KeyError> {
     let mut out = Vec::with_capacity(input.len());
     let mut i = 0;
     while i < input.len() {

@@ -14,6 +14,8 @@
 //! # Layout
 //! - [`key`], [`range`], [`validators`]: parse the request (path, `Range`, conditionals); pure.
 //! - [`plan`]: RFC 9110 decision (200/206/304/412/416) from parsed request + [`meta`]; pure.
+//! - [`access`]: origin lock, allowed keys, signed URLs (canonical form, keys, verification,
+//!   minting links for `imgorigin sign`); pure, decided before any store call.
 //! - [`store`]: where bytes come from: [`store::LocalStore`], [`store::S3Store`],
 //!   [`store::MemoryStore`] (tests, benches). Only stores do I/O.
 //! - [`body`]: the streamed response body, with resume on store failure and abort on loss.
@@ -25,16 +27,21 @@
 //! # Request pipeline
 //! 1. The transport builds an `http::Request` and calls [`Origin::handle`] (Lambda:
 //!    [`Origin::handle_limited`] with the invoke mode's body budget).
-//! 2. Method: GET and HEAD (OPTIONS when CORS is on), else 405.
-//! 3. Path to key: decode once, reject traversal and control bytes: 400 before any I/O.
-//! 4. Parse Range and conditional headers (every header line).
-//! 5. One store call: HeadObject for HEAD; for GET one lookup that may carry the range and
+//! 2. Origin lock (`--require-header`): anything without the secret header is 403.
+//! 3. Method: GET and HEAD (OPTIONS when CORS is on, answered here), else 405.
+//! 4. Path to key: decode once, reject traversal and control bytes: 400 before any I/O.
+//! 5. Allowed keys (prefixes, extensions): else 404, like a missing object.
+//! 6. Signature for keys under a signed prefix: else 403 `forbidden` or `expired`,
+//!    `Cache-Control: no-store`. Steps 2-6 never touch the store.
+//! 7. Parse Range and conditional headers (every header line).
+//! 8. One store call: HeadObject for HEAD; for GET one lookup that may carry the range and
 //!    validators and start the read (S3: one GetObject).
-//! 6. [`plan::decide`] on the returned metadata picks the status; the store's early answer is
+//! 9. [`plan::decide`] on the returned metadata picks the status; the store's early answer is
 //!    used only when it agrees.
-//! 7. Headers from [`response`]; the body streams the planned span with backpressure.
+//! 10. Headers from [`response`]; the body streams the planned span with backpressure.
 #![deny(missing_docs)]
 
+pub mod access;
 pub mod body;
 pub mod cli;
 pub mod config;

@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use clap::Parser;
-use imgorigin::cli::{Cli, Command, LambdaArgs, ServeArgs};
+use imgorigin::cli::{Cli, Command, LambdaArgs, ServeArgs, SignArgs};
 use imgorigin::{server, Origin};
 use std::io::Write;
 
@@ -26,12 +26,24 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Serve(args)) => serve(args).await,
         Some(Command::Lambda(args)) => lambda(args, started).await,
+        Some(Command::Sign(args)) => sign(&args),
         None => {
             use clap::CommandFactory;
             Cli::command().print_help()?;
             std::process::exit(2);
         }
     }
+}
+
+fn sign(args: &SignArgs) -> anyhow::Result<()> {
+    let keys = args.keys.keys()?.context(
+        "no signing keys: give --signing-keys, --signing-keys-file or IMGORIGIN_SIGNING_KEYS",
+    )?;
+    let exp = args.expiry(std::time::SystemTime::now())?;
+    let link =
+        imgorigin::access::link::sign_link(&keys, args.key_id.as_deref(), &args.target, exp)?;
+    println!("{link}");
+    Ok(())
 }
 
 async fn lambda(args: LambdaArgs, started: std::time::Instant) -> anyhow::Result<()> {

@@ -1,6 +1,7 @@
 //! Domain outcomes to HTTP responses. Every status imgorigin sends is chosen here, including the
 //! one mapping from [`RequestError`] (and so from [`StoreError`]) to a status.
 
+use crate::access::Denied;
 use crate::body::ObjectBody;
 use crate::config::Config;
 use crate::key::KeyError;
@@ -31,6 +32,9 @@ pub enum RequestError {
     /// The whole object (this many bytes) does not fit the transport's response budget.
     #[error("object of {0} bytes exceeds the response size limit")]
     TooLarge(u64),
+    /// Refused by the access rules before any store call.
+    #[error("access denied: {0}")]
+    Denied(#[from] Denied),
     /// The store could not answer.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -54,6 +58,12 @@ pub fn error(err: &RequestError, config: &Config) -> Response<ObjectBody> {
         RequestError::PreflightRefused => {
             (StatusCode::FORBIDDEN, "cross-origin request not allowed\n")
         }
+        // A key outside the allowed ones looks exactly like a missing object.
+        RequestError::Denied(Denied::NotAllowed) => (StatusCode::NOT_FOUND, "not found\n"),
+        RequestError::Denied(Denied::Signature(e)) if e.word() == "expired" => {
+            (StatusCode::FORBIDDEN, "expired\n")
+        }
+        RequestError::Denied(_) => (StatusCode::FORBIDDEN, "forbidden\n"),
         RequestError::Store(e) => match e {
             StoreError::NotFound(_) => (StatusCode::NOT_FOUND, "not found\n"),
             StoreError::Unavailable(_) => (
@@ -203,6 +213,7 @@ fn content_range(span: Option<ByteSpan>, len: u64) -> HeaderValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::access::SignatureError;
 
     // The one mapping of failures to statuses (issue contract: 404 with a short cache, 503
     // with Retry-After, 504, 502), and no internal detail in the body.
@@ -240,6 +251,17 @@ mod tests {
                 "no-store",
             ),
             (RequestError::Store(StoreError::Changed), 502, "no-store"),
+            (RequestError::Denied(Denied::OriginLock), 403, "no-store"),
+            (
+                RequestError::Denied(Denied::NotAllowed),
+                404,
+                "public, max-age=60",
+            ),
+            (
+                RequestError::Denied(Denied::Signature(SignatureError::Mismatch)),
+                403,
+                "no-store",
+            ),
         ];
         let config = Config::default();
         for (err, status, cache) in cases {
@@ -253,6 +275,36 @@ mod tests {
             );
             assert_eq!(r.headers().contains_key(ALLOW), status == 405, "{err}");
         }
+    }
+
+    // Refusals say one short word; the reason (kid, exp, which check) is only in the log, and a
+    // key outside the allowed ones is indistinguishable from a missing object.
+    #[test]
+    fn denied_bodies_are_one_word() {
+        use http_body_util::BodyExt;
+        let config = Config::default();
+        let body = |err: RequestError| {
+            let r = error(&err, &config);
+            let bytes = futures_util::FutureExt::now_or_never(r.into_body().collect())
+                .expect("ready")
+                .expect("body")
+                .to_bytes();
+            String::from_utf8(bytes.to_vec()).expect("utf-8")
+        };
+        let expired = SignatureError::Expired { exp: 5, now: 6 };
+        let unknown = SignatureError::UnknownKey("k-secret-id".into());
+        assert_eq!(body(RequestError::Denied(expired.into())), "expired\n");
+        assert_eq!(body(RequestError::Denied(unknown.into())), "forbidden\n");
+        assert_eq!(
+            body(RequestError::Denied(Denied::OriginLock)),
+            "forbidden\n"
+        );
+        assert_eq!(
+            body(RequestError::Denied(Denied::NotAllowed)),
+            "not found\n"
+        );
+        let missing = RequestError::Store(StoreError::NotFound("x".into()));
+        assert_eq!(body(missing), "not found\n");
     }
 
     #[test]

@@ -65,7 +65,10 @@ impl Origin {
                 .cors
                 .decorate(&parts.headers, response.headers_mut());
         }
-        tracing::debug!(rid, method = %parts.method, uri = %parts.uri, status = response.status().as_u16(), "served");
+        // The path only: a valid signed query is a capability until it expires, and logs are
+        // read by more people than links are meant for.
+        let path = parts.uri.path();
+        tracing::debug!(rid, method = %parts.method, path, status = response.status().as_u16(), "served");
         response
     }
 
@@ -75,6 +78,7 @@ impl Origin {
         parts: &http::request::Parts,
         max_body: Option<u64>,
     ) -> Result<Response<ObjectBody>, RequestError> {
+        self.config.access.check_origin(&parts.headers)?;
         let head = match parts.method {
             Method::GET => false,
             Method::HEAD => true,
@@ -82,6 +86,14 @@ impl Origin {
             _ => return Err(RequestError::MethodNotAllowed),
         };
         let key = object_key(parts.uri.path(), &self.config.prefix)?;
+        let now = (self.config.clock)();
+        let request_key = key
+            .as_str()
+            .get(self.config.prefix.len()..)
+            .unwrap_or_default();
+        self.config
+            .access
+            .check_key(request_key, parts.uri.query(), unix_seconds(now))?;
         let conditions = Conditions::from_headers(&parts.headers);
         let ask = Ask {
             head,
@@ -90,7 +102,7 @@ impl Origin {
                 true => RangeRequest::None,
                 false => RangeRequest::from_headers(&parts.headers),
             },
-            now: SystemTime::now(),
+            now,
             max_body,
         };
         let (meta, prefetched) = match self.fetch(key.as_str(), &ask).await? {
@@ -188,4 +200,10 @@ impl Origin {
         *response.headers_mut() = headers;
         Ok(response)
     }
+}
+
+/// Seconds since the Unix epoch; a clock before 1970 (no real host has one) reads as 0.
+fn unix_seconds(t: SystemTime) -> u64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }

@@ -10,11 +10,19 @@
 //! If-Modified-Since, If-Unmodified-Since and their precedence (RFC 9110 §13.2.2); If-Range by
 //! ETag and date; percent-encoded keys; 400 for unsafe paths; 404 with its short cache; 405;
 //! CORS on answers and preflights.
+//!
+//! With signing on (every key signed; local directory and S3 via s3s-fs) the same cases, sent
+//! as signed links, get the same answers; unsigned, tampered, extended and expired links are
+//! 403 with `Cache-Control: no-store`, and a counting proxy in front of S3 sees no request
+//! for them.
 
 mod common;
 
 use common::procs::Kind;
+use common::proxy::CountingProxy;
 use common::{fetch, fixtures, sha256, Backend, Imgorigin};
+use imgorigin::access::link::sign_link;
+use imgorigin::access::KeyRing;
 
 #[path = "conformance/cases.rs"]
 mod cases;
@@ -28,6 +36,24 @@ struct Target {
     prefix: &'static str,
     /// Streamed Function URL answers carry Content-Length renamed (DESIGN.md).
     renamed_length: bool,
+    /// When the server requires signatures: the keys to sign every case's path with.
+    keys: Option<KeyRing>,
+}
+
+const SIGNING_KEYS: &str = "k1:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+/// 2100-01-01: far enough that the suite never sees it expire.
+const FAR: u64 = 4_102_444_800;
+
+impl Target {
+    /// The request target for a case path: signed when the server wants signatures and the
+    /// path names a key (paths the origin rejects with 400 cannot be signed, and need not be).
+    fn url(&self, path: &str) -> String {
+        let signed = self
+            .keys
+            .as_ref()
+            .and_then(|keys| sign_link(keys, None, path, FAR).ok());
+        format!("{}{}", self.prefix, signed.as_deref().unwrap_or(path))
+    }
 }
 
 async fn seeded(kind: Kind) -> Backend {
@@ -48,8 +74,7 @@ async fn seeded(kind: Kind) -> Backend {
 
 /// Runs every case against `target`; returns (passed, total) or panics listing failures.
 async fn run_suite(name: &str, target: &Target, s3: bool) -> (usize, usize) {
-    let path = |p: &str| format!("{}{p}", target.prefix);
-    let head = fetch(target.addr, "HEAD", &path("/photo.jpg"), &[]).await;
+    let head = fetch(target.addr, "HEAD", &target.url("/photo.jpg"), &[]).await;
     let last_modified = head
         .header("last-modified")
         .expect("last-modified")
@@ -79,7 +104,7 @@ async fn run_suite(name: &str, target: &Target, s3: bool) -> (usize, usize) {
             headers = joined_like_function_urls(headers);
         }
         let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let got = fetch(target.addr, c.method, &path(&c.path), &headers).await;
+        let got = fetch(target.addr, c.method, &target.url(&c.path), &headers).await;
         let mut problems = Vec::new();
         if got.status.as_u16() != c.status {
             problems.push(format!("status {} != {}", got.status.as_u16(), c.status));
@@ -142,8 +167,96 @@ async fn run_server_suite(kind: Kind) {
         addr: server.addr,
         prefix: "",
         renamed_length: false,
+        keys: None,
     };
     run_suite(&format!("{kind:?}"), &target, kind != Kind::Local).await;
+}
+
+/// The suite with every key signed; for S3 through a counting proxy, which must see no
+/// request for the refused links.
+async fn run_signed_suite(kind: Kind) {
+    let backend = seeded(kind).await;
+    let proxy = match kind {
+        Kind::Local => None,
+        _ => Some(CountingProxy::start(backend.port).await),
+    };
+    let mut args = match &proxy {
+        Some(p) => vec![
+            "--bucket".into(),
+            common::procs::BUCKET.into(),
+            "--endpoint".into(),
+            format!("http://127.0.0.1:{}", p.port),
+        ],
+        None => backend.serve_args(),
+    };
+    args.extend(["--cors-origin".into(), ORIGIN.into()]);
+    args.extend([
+        "--signing-keys".into(),
+        SIGNING_KEYS.into(),
+        "--sign-all".into(),
+    ]);
+    let server = Imgorigin::start(&args);
+    let target = Target {
+        addr: server.addr,
+        prefix: "",
+        renamed_length: false,
+        keys: Some(KeyRing::parse_list(SIGNING_KEYS).expect("keys")),
+    };
+    run_suite(&format!("{kind:?}, signed"), &target, kind != Kind::Local).await;
+    let before = proxy.as_ref().map(CountingProxy::requests);
+    refusals(&target).await;
+    assert_eq!(
+        proxy.as_ref().map(CountingProxy::requests),
+        before,
+        "a refused request reached S3"
+    );
+}
+
+/// Unsigned, tampered, extended and expired links: 403 with a one-word body, never cached.
+async fn refusals(target: &Target) {
+    let good = target.url("/photo.jpg");
+    let keys = target.keys.as_ref().expect("keys");
+    let expired = sign_link(keys, None, "/photo.jpg", 1).expect("sign");
+    let cases = [
+        ("unsigned", "/photo.jpg".to_owned(), "forbidden\n"),
+        (
+            "other key",
+            good.replace("photo.jpg", "big.bin"),
+            "forbidden\n",
+        ),
+        (
+            "exp moved",
+            good.replace(&FAR.to_string(), &(FAR + 1).to_string()),
+            "forbidden\n",
+        ),
+        ("sig twice", format!("{good}&sig=AAAA"), "forbidden\n"),
+        ("extended", format!("{good}&w=10"), "forbidden\n"),
+        ("unknown parameter", format!("{good}&x=1"), "forbidden\n"),
+        ("expired", expired, "expired\n"),
+    ];
+    for (name, uri, body) in cases {
+        for method in ["GET", "HEAD"] {
+            let got = fetch(target.addr, method, &uri, &[("range", "bytes=0-9")]).await;
+            let want_body = if method == "GET" {
+                body.as_bytes()
+            } else {
+                b""
+            };
+            assert_eq!(got.status, 403, "{name} {method}");
+            assert_eq!(got.header("cache-control"), Some("no-store"), "{name}");
+            assert_eq!(got.bytes(), want_body, "{name} {method}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn conformance_local_directory_signed() {
+    run_signed_suite(Kind::Local).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn conformance_s3_via_s3s_fs_signed() {
+    run_signed_suite(Kind::S3sFs).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -177,6 +290,7 @@ async fn conformance_lambda_stream_via_cargo_lambda_watch() {
         addr: lambda.addr,
         prefix: common::lambda_watch::LAMBDA_URL_PREFIX,
         renamed_length: true,
+        keys: None,
     };
     run_suite("Lambda stream (cargo lambda watch, s3s-fs)", &target, true).await;
 }

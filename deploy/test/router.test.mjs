@@ -1,16 +1,19 @@
 // Unit tests of the CloudFront Function in deploy/template.yaml (viewer request,
 // cloudfront-js-2.0), run with `node --test deploy/`. The code is taken from the template
-// itself, so what is tested is what is deployed.
+// itself, so what is tested is what is deployed: routing of Range and HEAD, and the signed-URL
+// check against the vectors the Rust verifier passes too (signing-vectors.json).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import crypto from 'node:crypto';
 import vm from 'node:vm';
 
 const template = readFileSync(new URL('../template.yaml', import.meta.url), 'utf8');
+const vectors = JSON.parse(readFileSync(new URL('./signing-vectors.json', import.meta.url), 'utf8'));
 
 function functionCode() {
   const lines = template.split('\n');
-  const start = lines.findIndex((l) => /^\s+FunctionCode: \|\s*$/.test(l));
+  const start = lines.findIndex((l) => /^\s+FunctionCode: !Sub \|\s*$/.test(l));
   assert.ok(start > 0, 'FunctionCode block in the template');
   const indent = lines[start].search(/\S/) + 2;
   const body = [];
@@ -21,47 +24,85 @@ function functionCode() {
   return body.join('\n');
 }
 
-// cloudfront-js-2.0 gives `import cf from 'cloudfront'`; node has no such module, so the
-// import is replaced by a stub that records the origin selection.
-function load() {
+// cloudfront-js-2.0 gives `import cf from 'cloudfront'` and `import crypto from 'crypto'`;
+// node has no 'cloudfront' module, so the imports are replaced by a stub that records the
+// origin selection and serves the KeyValueStore from `kvs`, and by node's crypto. The stack
+// parameter is substituted as CloudFormation's !Sub would. `nowSeconds` fixes Date.now().
+function load({ signedPrefixes = '', kvs = {}, nowSeconds } = {}) {
   const code = functionCode();
   assert.match(code, /^import cf from 'cloudfront';$/m);
+  assert.match(code, /^import crypto from 'crypto';$/m);
+  const placeholders = code.match(/\$\{[^}]*\}/g);
+  assert.deepEqual(placeholders, ['${SignedPrefixes}'], 'the only !Sub placeholder');
   const calls = [];
-  const cf = { selectRequestOriginById: (id) => calls.push(id) };
-  const context = vm.createContext({ cf });
-  vm.runInContext(code.replace(/^import cf from 'cloudfront';$/m, ''), context);
+  const cf = {
+    selectRequestOriginById: (id) => calls.push(id),
+    kvs: () => ({
+      get: async (key) => {
+        if (!Object.hasOwn(kvs, key)) throw new Error('key not found');
+        return kvs[key];
+      },
+    }),
+  };
+  const context = vm.createContext({ cf, crypto, Buffer });
+  if (nowSeconds !== undefined) {
+    vm.runInContext(`Date.now = function () { return ${nowSeconds * 1000}; };`, context);
+  }
+  const source = code
+    .replace(/^import cf from 'cloudfront';$/m, '')
+    .replace(/^import crypto from 'crypto';$/m, '')
+    .replace('${SignedPrefixes}', signedPrefixes);
+  vm.runInContext(source, context);
   return { handler: context.handler, calls };
 }
 
-function event(method, headers = {}) {
+// The querystring object CloudFront hands the function: raw names and values, repeated names
+// as multiValue.
+function cfQuerystring(raw) {
+  const qs = {};
+  for (const pair of raw.split('&')) {
+    if (pair === '') continue;
+    const i = pair.indexOf('=');
+    const [name, value] = i < 0 ? [pair, ''] : [pair.slice(0, i), pair.slice(i + 1)];
+    if (qs[name] === undefined) {
+      qs[name] = { value };
+    } else {
+      const prev = qs[name].multiValue ?? [{ value: qs[name].value }];
+      qs[name] = { value: qs[name].value, multiValue: [...prev, { value }] };
+    }
+  }
+  return qs;
+}
+
+function event(method, headers = {}, uri = '/photos/cat.jpg', query = '') {
   const h = {};
   for (const [k, v] of Object.entries(headers)) h[k] = { value: v };
   return {
     version: '1.0',
     context: { eventType: 'viewer-request', distributionId: 'E123' },
     viewer: { ip: '192.0.2.1' },
-    request: { method, uri: '/photos/cat.jpg', querystring: {}, headers: h, cookies: {} },
+    request: { method, uri, querystring: cfQuerystring(query), headers: h, cookies: {} },
   };
 }
 
-test('GET without Range stays on the streaming origin', () => {
+test('GET without Range stays on the streaming origin', async () => {
   const { handler, calls } = load();
   const ev = event('GET', { accept: 'image/webp' });
-  assert.equal(handler(ev), ev.request);
+  assert.equal(await handler(ev), ev.request);
   assert.deepEqual(calls, []);
 });
 
-test('Range goes to the buffered origin (real Content-Length for CloudFront range caching)', () => {
+test('Range goes to the buffered origin (real Content-Length for CloudFront range caching)', async () => {
   const { handler, calls } = load();
   const ev = event('GET', { range: 'bytes=0-16383' });
-  assert.equal(handler(ev), ev.request);
+  assert.equal(await handler(ev), ev.request);
   assert.deepEqual(calls, ['buffered']);
   assert.deepEqual(ev.request.headers.range, { value: 'bytes=0-16383' }, 'Range is passed on untouched');
 });
 
-test('HEAD goes to the buffered origin (no empty stream)', () => {
+test('HEAD goes to the buffered origin (no empty stream)', async () => {
   const { handler, calls } = load();
-  handler(event('HEAD'));
+  await handler(event('HEAD'));
   assert.deepEqual(calls, ['buffered']);
 });
 
@@ -69,4 +110,78 @@ test('the selected origin id exists in the distribution', () => {
   assert.match(template, /^\s+- Id: buffered$/m);
   assert.match(template, /^\s+- Id: stream$/m);
   assert.match(template, /TargetOriginId: stream$/m);
+});
+
+test('the KeyValueStore is associated with the function', () => {
+  assert.match(template, /KeyValueStoreAssociations:\n\s+- KeyValueStoreARN: !GetAtt SigningKeys.Arn/);
+});
+
+// The shared vectors: the same verdict as the origin for every case.
+test('shared signing vectors', async () => {
+  const kvs = vectors.keys;
+  const signedPrefixes = vectors.signed_prefixes.join(',');
+  assert.ok(vectors.cases.length >= 40);
+  for (const c of vectors.cases) {
+    const { handler } = load({ signedPrefixes, kvs, nowSeconds: vectors.now });
+    const ev = event(c.method, {}, c.path, c.query);
+    const got = await handler(ev);
+    if (c.verdict === 'ok') {
+      assert.equal(got, ev.request, c.name);
+    } else {
+      assert.equal(got.statusCode, 403, c.name);
+      assert.equal(got.body.data, `${c.verdict}\n`, c.name);
+      assert.equal(got.headers['cache-control'].value, 'no-store', c.name);
+    }
+  }
+});
+
+test('a valid link loses sig/exp/kid and keeps its transform parameters', async () => {
+  const c = vectors.cases.find((v) => v.name === 'transform parameters are signed');
+  const { handler, calls } = load({ signedPrefixes: 'private/', kvs: vectors.keys, nowSeconds: vectors.now });
+  const ev = event('GET', { range: 'bytes=0-9' }, c.path, c.query);
+  const got = await handler(ev);
+  assert.equal(got, ev.request);
+  assert.deepEqual(Object.keys(got.querystring).sort(), ['fit', 'w']);
+  assert.deepEqual(calls, ['buffered'], 'routing still applies to a signed request');
+});
+
+test('two valid links for one object leave the same request for the cache', async () => {
+  const { handler } = load({ signedPrefixes: 'private/', kvs: vectors.keys, nowSeconds: vectors.now });
+  const byKey = (name) => vectors.cases.find((v) => v.name === name);
+  const a = event('GET', {}, '/private/cat.jpg', byKey('valid link').query);
+  const b = event('GET', {}, '/private/cat.jpg', byKey('second active key (rotation)').query);
+  assert.deepEqual(await handler(a), await handler(b));
+});
+
+test('"*" signs every key; empty signs none', async () => {
+  const all = load({ signedPrefixes: '*', kvs: vectors.keys, nowSeconds: vectors.now });
+  const got = await all.handler(event('GET', {}, '/public/cat.jpg'));
+  assert.equal(got.statusCode, 403);
+  const none = load({ signedPrefixes: '', kvs: {} });
+  const ev = event('GET', {}, '/private/cat.jpg');
+  assert.equal(await none.handler(ev), ev.request);
+});
+
+test('a key missing from the KeyValueStore, or too short there, is forbidden', async () => {
+  const valid = vectors.cases.find((v) => v.name === 'valid link');
+  for (const kvs of [{}, { k1: '00ff' }, { k1: 'not hex' }]) {
+    const { handler } = load({ signedPrefixes: 'private/', kvs, nowSeconds: vectors.now });
+    const got = await handler(event('GET', {}, valid.path, valid.query));
+    assert.equal(got.statusCode, 403, JSON.stringify(kvs));
+  }
+});
+
+test('an undecodable path under signing is forbidden, not passed on', async () => {
+  const { handler } = load({ signedPrefixes: 'private/', kvs: vectors.keys, nowSeconds: vectors.now });
+  const got = await handler(event('GET', {}, '/private/%zz.jpg'));
+  assert.equal(got.statusCode, 403);
+});
+
+test('the README example signature is what node computes', () => {
+  const ex = vectors.example;
+  const sig = crypto
+    .createHmac('sha256', Buffer.from(vectors.keys[ex.key], 'hex'))
+    .update(ex.canonical)
+    .digest('base64url');
+  assert.equal(sig, ex.sig);
 });

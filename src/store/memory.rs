@@ -41,6 +41,7 @@ pub struct MemoryStore {
     failing_reads: Arc<AtomicU64>,
     fail_after: Arc<AtomicU64>,
     reads: Arc<AtomicU64>,
+    calls: Arc<AtomicU64>,
     live: StreamCounter,
 }
 
@@ -53,6 +54,7 @@ impl MemoryStore {
             failing_reads: Arc::default(),
             fail_after: Arc::default(),
             reads: Arc::default(),
+            calls: Arc::default(),
             live: StreamCounter::default(),
         }
     }
@@ -83,12 +85,18 @@ impl MemoryStore {
         self.reads.load(Ordering::SeqCst)
     }
 
+    /// Store calls of any kind (head, get, read) so far: tests of refusals assert it stays 0.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::SeqCst)
+    }
+
     /// Live read streams.
     pub fn streams(&self) -> StreamCounter {
         self.live.clone()
     }
 
     fn lookup(&self, key: &str) -> Result<(ObjectMeta, Bytes), StoreError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
         let map = self
             .objects
             .read()

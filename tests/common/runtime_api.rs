@@ -209,6 +209,16 @@ async fn handle(
 
 /// A Function URL event (payload format 2.0).
 pub fn event(method: &str, raw_path: &str, headers: &[(&str, &str)]) -> Vec<u8> {
+    event_with_query(method, raw_path, "", headers)
+}
+
+/// A Function URL event with a raw query string (without `?`).
+pub fn event_with_query(
+    method: &str,
+    raw_path: &str,
+    query: &str,
+    headers: &[(&str, &str)],
+) -> Vec<u8> {
     let headers: serde_json::Map<String, serde_json::Value> = headers
         .iter()
         .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.to_string())))
@@ -216,7 +226,7 @@ pub fn event(method: &str, raw_path: &str, headers: &[(&str, &str)]) -> Vec<u8> 
     serde_json::json!({
         "version": "2.0",
         "rawPath": raw_path,
-        "rawQueryString": "",
+        "rawQueryString": query,
         "headers": headers,
         "routeKey": "$default",
         "requestContext": {
