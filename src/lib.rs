@@ -16,7 +16,8 @@
 //! - [`plan`]: RFC 9110 decision (200/206/304/412/416) from parsed request + [`meta`]; pure.
 //! - [`access`]: origin lock, allowed keys, signed URLs (canonical form, keys, verification,
 //!   minting links for `imgorigin sign`); pure, decided before any store call.
-//! - [`store`]: where bytes come from: [`store::LocalStore`], [`store::S3Store`],
+//! - [`store`]: where bytes come from: [`store::LocalStore`], [`store::S3Store`] (aws-sdk-s3
+//!   for configuration, GetObject/HeadObject as SigV4-signed requests on one hyper pool),
 //!   [`store::MemoryStore`] (tests, benches). Only stores do I/O.
 //! - [`body`]: the streamed response body, with resume on store failure and abort on loss.
 //! - [`response`]: outcome to `http::Response`; the one error-to-status mapping.
