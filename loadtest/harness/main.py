@@ -29,6 +29,8 @@ def parse_args(argv):
     p.add_argument("--lambda", dest="lambda_", action="store_true",
                    help="measure imgorigin's Lambda path under `cargo lambda watch` instead of "
                         "`imgorigin serve --bucket`")
+    p.add_argument("--lambda-instances", type=int, default=16, metavar="N",
+                   help="with --lambda: function processes polling the emulator (default 16)")
     p.add_argument("--target", metavar="URL",
                    help="run the scenarios against an origin already running (objects at "
                         "URL/loadtest/*.bin: see --make-objects); no peers, no memory checks")
@@ -83,12 +85,17 @@ def start_services(args, data: Path) -> tuple[dict, list]:
             "cargo lambda watch", [os.environ.get("CARGO_LAMBDA", "cargo-lambda"), "lambda", "watch",
                                    "--only-lambda-apis", "--disable-cors", "-A", "127.0.0.1",
                                    "-P", str(port)], port, WORK / "lambda-watch.log", cwd=ROOT)
-        s["lambda"] = procs.Helper("imgorigin (Lambda)", [exe], WORK / "lambda.log", env=imgorigin_env({
+        env = imgorigin_env({
             "AWS_LAMBDA_RUNTIME_API": f"http://127.0.0.1:{port}/.rt", "AWS_LAMBDA_FUNCTION_NAME": "_",
-            "IMGORIGIN_BUCKET": procs.BUCKET, "IMGORIGIN_ENDPOINT": endpoint}))
-        # Only the function is ours to measure; the emulator's own buffers are not.
+            "IMGORIGIN_BUCKET": procs.BUCKET, "IMGORIGIN_ENDPOINT": endpoint})
+        # AWS runs one instance per concurrent request; here several processes poll the same
+        # emulator. Only the functions are ours to measure; the emulator's buffers are not.
+        measured = []
+        for i in range(args.lambda_instances):
+            s[f"lambda-{i}"] = procs.Helper(f"imgorigin (Lambda {i})", [exe],
+                                            WORK / f"lambda-{i}.log", env=env)
+            measured.append(f"lambda-{i}")
         ours, base = "lambda", f"http://127.0.0.1:{port}/lambda-url/_/"
-        measured = ["lambda"]
     else:
         port = procs.free_port()
         s["imgorigin"] = procs.Service("imgorigin", [exe, "serve", "--listen", f"127.0.0.1:{port}",
@@ -123,7 +130,10 @@ def measure(scenario, target: Target, services, timing, ranges) -> dict:
     result = scenario.run(target, timing, ranges)
     row = {"scenario": scenario.id, "target": name, **result.summary()}
     if measured:
-        row["server_rss_mib"] = round(sum(procs.peak_rss_kib(pids[n]) for n in measured) / 1024, 1)
+        # One Lambda instance is one sandbox with its own memory limit: its peak is the
+        # largest instance's; nginx's master and workers share one machine: their sum.
+        combine = max if target.name == "lambda" else sum
+        row["server_rss_mib"] = round(combine(procs.peak_rss_kib(pids[n]) for n in measured) / 1024, 1)
         row["server_cpu_s"] = round(sum(procs.cpu_seconds(pids[n]) - cpu0[n] for n in measured), 2)
     if backend:
         row["backend_cpu_s"] = round(procs.cpu_seconds(pids[backend]) - cpu0[backend], 2)
