@@ -47,3 +47,21 @@ fn key_encoding() {
         assert_eq!(rest::encode_key(key), want, "{key}");
     }
 }
+
+// Where the reads go on AWS, from the SDK's endpoint rules (no network involved): virtual-hosted
+// for DNS-compatible names, path-style where a dotted name would break TLS.
+#[tokio::test]
+async fn bucket_urls_follow_the_endpoint_rules() {
+    assert_eq!(
+        bucket_url("my-images", "eu-west-1").await,
+        "https://my-images.s3.eu-west-1.amazonaws.com"
+    );
+    assert_eq!(
+        bucket_url("photos", "us-east-1").await,
+        "https://photos.s3.us-east-1.amazonaws.com"
+    );
+    assert_eq!(
+        bucket_url("my.images", "eu-west-1").await,
+        "https://s3.eu-west-1.amazonaws.com/my.images"
+    );
+}
