@@ -21,7 +21,7 @@ use http::{HeaderMap, HeaderValue, Method, Response};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 /// How to reach the bucket.
 #[derive(Debug, Clone, Default)]
@@ -46,7 +46,7 @@ impl S3Store {
     /// here: credentials and region from IMDS are only fetched on first use.
     pub async fn new(options: S3Options) -> S3Store {
         use aws_config::meta::region::RegionProviderChain;
-        use aws_config::{timeout::TimeoutConfig, BehaviorVersion, Region};
+        use aws_config::{BehaviorVersion, Region};
         let region = RegionProviderChain::first_try(options.region.clone().map(Region::new))
             .or_default_provider()
             .or_else("us-east-1");
@@ -59,15 +59,9 @@ impl S3Store {
                 .iter()
                 .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
         });
-        let mut config = aws_sdk_s3::config::Builder::from(&shared)
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(3))
-                    .operation_attempt_timeout(Duration::from_secs(10))
-                    .operation_timeout(Duration::from_secs(25))
-                    .build(),
-            )
-            .force_path_style(endpoint.is_some());
+        // Timeouts and retries of the reads are rest.rs's; the SDK client only serves tools.
+        let mut config =
+            aws_sdk_s3::config::Builder::from(&shared).force_path_style(endpoint.is_some());
         if let Some(url) = &endpoint {
             config = config.endpoint_url(url);
         }
