@@ -69,6 +69,10 @@ pub struct ServeArgs {
     /// Seconds to let in-flight responses finish after SIGTERM/SIGINT.
     #[arg(long, env = "IMGORIGIN_DRAIN_TIMEOUT", default_value_t = 10)]
     pub drain_timeout: u64,
+    /// Worker threads, each with its own listener (SO_REUSEPORT) and S3 connection pool;
+    /// default: the CPUs this process may use.
+    #[arg(long, env = "IMGORIGIN_WORKERS", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub workers: Option<u16>,
     /// Where objects come from.
     #[command(flatten)]
     pub store: StoreArgs,
@@ -192,6 +196,34 @@ impl StoreArgs {
         };
         Ok(Arc::new(S3Store::new(options).await))
     }
+
+    /// Opens the store once per worker: S3 stores share settings and credentials chain but
+    /// each has its own connection pool, so a worker's upstream connections stay on its thread.
+    ///
+    /// # Errors
+    /// As [`StoreArgs::open`].
+    pub async fn open_per_worker(
+        &self,
+        workers: usize,
+    ) -> Result<Vec<Arc<dyn Store>>, ConfigError> {
+        if self.root.is_some() {
+            let store = self.open().await?;
+            return Ok(vec![store; workers]);
+        }
+        let bucket = self.bucket.clone().ok_or(ConfigError::NoStore)?;
+        let options = S3Options {
+            bucket,
+            endpoint: self.endpoint.clone(),
+            region: self.region.clone(),
+        };
+        let first = S3Store::new(options).await;
+        let mut stores: Vec<Arc<dyn Store>> = Vec::with_capacity(workers);
+        for _ in 1..workers {
+            stores.push(Arc::new(first.with_own_pool()));
+        }
+        stores.push(Arc::new(first));
+        Ok(stores)
+    }
 }
 
 impl PipelineArgs {
@@ -218,6 +250,14 @@ impl PipelineArgs {
 }
 
 impl ServeArgs {
+    /// How many worker threads to run.
+    pub fn worker_count(&self) -> usize {
+        self.workers.map_or_else(
+            || std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+            usize::from,
+        )
+    }
+
     /// The drain period after a shutdown signal.
     pub fn drain(&self) -> Duration {
         Duration::from_secs(self.drain_timeout)

@@ -17,12 +17,14 @@
 //! - [`access`]: origin lock, allowed keys, signed URLs (canonical form, keys, verification,
 //!   minting links for `imgorigin sign`); pure, decided before any store call.
 //! - [`store`]: where bytes come from: [`store::LocalStore`], [`store::S3Store`] (aws-sdk-s3
-//!   for configuration, GetObject/HeadObject as SigV4-signed requests on one hyper pool),
+//!   for configuration, GetObject/HeadObject signed by its own SigV4 with a per-day key, on
+//!   one hyper pool per worker),
 //!   [`store::MemoryStore`] (tests, benches). Only stores do I/O.
 //! - [`body`]: the streamed response body, with resume on store failure and abort on loss.
 //! - [`response`]: outcome to `http::Response`; the one error-to-status mapping.
 //! - [`service`]: [`Origin`], the pipeline; [`cors`], [`config`]: its settings.
-//! - [`server`]: the hyper transport; [`lambda`]: the AWS Lambda Function URL transport
+//! - [`server`]: the hyper transport (`serve` runs one per worker thread on SO_REUSEPORT
+//!   listeners); [`lambda`]: the AWS Lambda Function URL transport
 //!   (Runtime API loop, streamed and buffered responses). [`cli`]: flags and environment.
 //!
 //! # Request pipeline

@@ -6,8 +6,7 @@ use imgorigin::cli::{Cli, Command, LambdaArgs, ServeArgs, SignArgs};
 use imgorigin::{server, Origin};
 use std::io::Write;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     // In Lambda the bootstrap runs without arguments: settings come from the environment.
     let cli = match std::env::args_os().len() == 1
@@ -24,8 +23,12 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     match cli.command {
-        Some(Command::Serve(args)) => serve(args).await,
-        Some(Command::Lambda(args)) => lambda(args, started).await,
+        Some(Command::Serve(args)) => serve(args),
+        Some(Command::Lambda(args)) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?
+            .block_on(lambda(args, started)),
         Some(Command::Sign(args)) => sign(&args),
         None => {
             use clap::CommandFactory;
@@ -55,25 +58,69 @@ async fn lambda(args: LambdaArgs, started: std::time::Instant) -> anyhow::Result
     Ok(())
 }
 
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+/// One current-thread runtime per worker thread, each accepting on its own SO_REUSEPORT
+/// listener and owning its S3 pool: a request's server and client tasks never change
+/// threads, which measured cheaper than a work-stealing runtime for this proxy-shaped load.
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = args.pipeline.config(&args.store.prefix)?;
-    let store = args.store.open().await?;
-    // Handlers go in before the "listening" line: a script may signal as soon as it reads it.
-    let shutdown = shutdown_signal()?;
-    let listener = tokio::net::TcpListener::bind(&args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let addr = listener.local_addr()?;
+    let workers = args.worker_count();
+    let main = current_thread()?;
+    let (stores, listeners, shutdown) = main.block_on(async {
+        let stores = args.store.open_per_worker(workers).await?;
+        // Handlers go in before the "listening" line: a script may signal as soon as it reads it.
+        let shutdown = shutdown_signal()?;
+        let listeners = server::bind_reuseport(&args.listen, workers)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        anyhow::Ok((stores, listeners, shutdown))
+    })?;
+    let addr = listeners[0].local_addr()?;
     // Scripts read this line to find the port; flush so they see it at once.
     let mut out = std::io::stdout().lock();
     writeln!(out, "listening on http://{addr}")?;
     out.flush()?;
     drop(out);
-    let drained = server::run(listener, Origin::new(store, config), shutdown, args.drain()).await;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut threads = Vec::with_capacity(workers);
+    for (i, (store, listener)) in stores.into_iter().zip(listeners).enumerate() {
+        let origin = Origin::new(store, config.clone());
+        let mut stopped = stopped.clone();
+        let drain = args.drain();
+        let runtime = current_thread()?;
+        let thread = std::thread::Builder::new()
+            .name(format!("worker-{i}"))
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let listener = tokio::net::TcpListener::from_std(listener)?;
+                    let shutdown = async move {
+                        let _ = stopped.wait_for(|s| *s).await;
+                    };
+                    anyhow::Ok(server::run(listener, origin, shutdown, drain).await)
+                })
+            })
+            .context("cannot start a worker thread")?;
+        threads.push(thread);
+    }
+    main.block_on(shutdown);
+    let _ = stop.send(true);
+    let mut drained = true;
+    for thread in threads {
+        match thread.join() {
+            Ok(result) => drained &= result?,
+            Err(_) => anyhow::bail!("a worker thread panicked"),
+        }
+    }
     if !drained {
         tracing::warn!("drain period ended with responses still in flight");
     }
     Ok(())
+}
+
+fn current_thread() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
 }
 
 /// Resolves on the first SIGTERM or SIGINT.

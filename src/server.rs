@@ -11,7 +11,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use std::convert::Infallible;
 use std::future::Future;
 use std::time::Duration;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 
 /// How long a client may take to send its request headers (slowloris guard).
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -64,4 +64,47 @@ pub async fn run(
         () = graceful.shutdown() => true,
         () = tokio::time::sleep(drain) => false,
     }
+}
+
+/// Binds `count` listeners to the same address with SO_REUSEPORT, so that the kernel spreads
+/// connections over them, one per worker thread. The first bind resolves port 0; the others
+/// join it. Returned as std listeners, to be registered with each worker's runtime.
+///
+/// # Errors
+/// When the address does not resolve or cannot be bound.
+pub async fn bind_reuseport(
+    addr: &str,
+    count: usize,
+) -> std::io::Result<Vec<std::net::TcpListener>> {
+    let mut last_error = None;
+    for candidate in tokio::net::lookup_host(addr).await? {
+        match bind_one(candidate) {
+            Ok(first) => {
+                let bound = first.local_addr()?;
+                let mut all = vec![first];
+                for _ in 1..count {
+                    all.push(bind_one(bound)?);
+                }
+                return all.into_iter().map(TcpListener::into_std).collect();
+            }
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "address resolves to nothing",
+        )
+    }))
+}
+
+fn bind_one(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = match addr {
+        std::net::SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        std::net::SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.set_reuseport(true)?;
+    socket.bind(addr)?;
+    socket.listen(1024)
 }

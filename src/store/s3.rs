@@ -10,6 +10,7 @@
 //! the two reads themselves go out as signed requests over one connection pool ([`rest`]).
 
 mod rest;
+mod sigv4;
 
 use super::{ChunkStream, Fetched, GetRequest, Prefetched, Store, StoreError};
 use crate::meta::ObjectMeta;
@@ -76,6 +77,14 @@ impl S3Store {
         S3Store {
             rest: Arc::new(rest::Rest::new(base, region, shared.credentials_provider())),
             client: aws_sdk_s3::Client::from_conf(config),
+        }
+    }
+
+    /// A copy with its own connection pool (and credentials cache), for a worker thread.
+    pub fn with_own_pool(&self) -> S3Store {
+        S3Store {
+            client: self.client.clone(),
+            rest: Arc::new(self.rest.reopen()),
         }
     }
 

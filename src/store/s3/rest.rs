@@ -4,16 +4,12 @@
 //! instructions of orchestration (runtime plugins, interceptors, a signing key derived per
 //! request, output deserialisation) against roughly 35,000 for the whole rest of a request.
 //! The SDK still does what it is good at, once, at start-up: region, credentials chain and
-//! endpoint resolution. Signing is aws-sigv4 (the SDK's own signer), with S3's settings.
+//! endpoint resolution. Signing is [`sigv4`](super::sigv4), checked against aws-sigv4 (the SDK's
+//! own signer) in its tests.
 
+use super::sigv4::{Secret, Signer};
 use super::StoreError;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
-use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{
-    sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
-    UriPathNormalizationMode,
-};
-use aws_smithy_runtime_api::client::identity::Identity;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Empty, Limited};
@@ -21,8 +17,8 @@ use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
-use tokio::sync::Mutex;
 
 type Https = hyper_rustls::HttpsConnector<HttpConnector>;
 
@@ -40,9 +36,20 @@ const REFRESH_MARGIN: Duration = Duration::from_secs(300);
 pub(super) struct Rest {
     http: Client<Https, Empty<Bytes>>,
     base: String,
-    region: String,
+    /// The Host header and the path prefix (`/bucket` or empty) that `base` sends.
+    host: String,
+    path_prefix: String,
+    signer: Signer,
     provider: Option<SharedCredentialsProvider>,
-    cached: Mutex<Option<Credentials>>,
+    cached: Mutex<Option<Cached>>,
+    /// Held while fetching credentials, so expiry brings one fetch rather than one per request.
+    refreshing: tokio::sync::Mutex<()>,
+}
+
+#[derive(Debug)]
+struct Cached {
+    secret: Arc<Secret>,
+    expiry: Option<SystemTime>,
 }
 
 impl Rest {
@@ -72,13 +79,34 @@ impl Rest {
         let http = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
             .build(connector);
+        let (host, path_prefix) = match http::Uri::try_from(base.as_str()) {
+            Ok(uri) => (
+                uri.authority()
+                    .map_or_else(String::new, |a| a.as_str().to_owned()),
+                uri.path().trim_end_matches('/').to_owned(),
+            ),
+            // Requests to a base that is no URI fail one by one with the parse error.
+            Err(_) => (String::new(), String::new()),
+        };
         Rest {
             http,
             base,
-            region,
+            host,
+            path_prefix,
+            signer: Signer::new(&region),
             provider,
             cached: Mutex::new(None),
+            refreshing: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// Another `Rest` to the same bucket with its own connection pool.
+    pub(super) fn reopen(&self) -> Rest {
+        Rest::new(
+            self.base.clone(),
+            self.signer.region().to_owned(),
+            self.provider.clone(),
+        )
     }
 
     /// Sends a signed GET or HEAD for `key`, retrying transport failures and 5xx answers
@@ -116,71 +144,80 @@ impl Rest {
         key: &str,
         headers: &HeaderMap,
     ) -> Result<Request<Empty<Bytes>>, StoreError> {
-        let uri = format!("{}/{}", self.base, encode_key(key));
+        let encoded = encode_key(key);
+        let uri = format!("{}/{encoded}", self.base);
         let mut req = Request::builder()
             .method(method)
             .uri(&uri)
             .body(Empty::new())
             .map_err(|e| StoreError::Failed(format!("request for {key:?}: {e}")))?;
         *req.headers_mut() = headers.clone();
-        req.headers_mut().insert(
+        let h = req.headers_mut();
+        h.insert(
             "x-amz-content-sha256",
             HeaderValue::from_static("UNSIGNED-PAYLOAD"),
         );
-        let Some(creds) = self.credentials().await? else {
+        let Some(secret) = self.credentials().await? else {
             return Ok(req); // anonymous access (public buckets, test servers)
         };
-        let identity = Identity::from(creds);
-        let mut settings = SigningSettings::default();
-        // S3 signs the path as sent (no double encoding, no normalisation of `..` or `//`).
-        settings.percent_encoding_mode = PercentEncodingMode::Single;
-        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-        let params = aws_sigv4::sign::v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&self.region)
-            .name("s3")
-            .time(SystemTime::now())
-            .settings(settings)
-            .build()
-            .map_err(|e| StoreError::Failed(format!("signing parameters: {e}")))?
-            .into();
-        let header_pairs = req
-            .headers()
-            .iter()
-            .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)));
-        let signable = SignableRequest::new(
+        let path = format!("{}/{encoded}", self.path_prefix);
+        let signed = self.signer.sign(
             req.method().as_str(),
-            uri.as_str(),
-            header_pairs,
-            SignableBody::UnsignedPayload,
-        )
-        .map_err(|e| StoreError::Failed(format!("signing: {e}")))?;
-        let (instructions, _) = sign(signable, &params)
-            .map_err(|e| StoreError::Failed(format!("signing: {e}")))?
-            .into_parts();
-        instructions.apply_to_request_http1x(&mut req);
+            &self.host,
+            &path,
+            &secret,
+            SystemTime::now(),
+        );
+        let value = |v: &str| {
+            HeaderValue::from_str(v)
+                .map_err(|_| StoreError::Failed("credentials are not a header value".into()))
+        };
+        let h = req.headers_mut();
+        // The Host header is the one signed, whatever the client would derive.
+        h.insert(http::header::HOST, value(&self.host)?);
+        h.insert("x-amz-date", value(&signed.amz_date)?);
+        if let Some(token) = &signed.security_token {
+            h.insert("x-amz-security-token", value(token.trim())?);
+        }
+        h.insert(http::header::AUTHORIZATION, value(&signed.authorization)?);
         Ok(req)
     }
 
-    async fn credentials(&self) -> Result<Option<Credentials>, StoreError> {
+    async fn credentials(&self) -> Result<Option<Arc<Secret>>, StoreError> {
         let Some(provider) = &self.provider else {
             return Ok(None);
         };
-        let mut cached = self.cached.lock().await;
-        let fresh = |c: &Credentials| {
-            c.expiry()
-                .is_none_or(|t| t > SystemTime::now() + REFRESH_MARGIN)
-        };
-        if let Some(c) = cached.as_ref().filter(|c| fresh(c)) {
-            return Ok(Some(c.clone()));
+        if let Some(secret) = self.fresh() {
+            return Ok(Some(secret));
+        }
+        let _one_fetch = self.refreshing.lock().await;
+        if let Some(secret) = self.fresh() {
+            return Ok(Some(secret)); // another request fetched them meanwhile
         }
         let creds = provider
             .provide_credentials()
             .await
             .map_err(|e| StoreError::Unavailable(format!("credentials: {e}")))?;
-        *cached = Some(creds.clone());
-        Ok(Some(creds))
+        let secret = Arc::new(Secret {
+            access_key_id: creds.access_key_id().to_owned(),
+            secret_access_key: creds.secret_access_key().to_owned(),
+            session_token: creds.session_token().map(str::to_owned),
+        });
+        *self.cached.lock().unwrap_or_else(|e| e.into_inner()) = Some(Cached {
+            secret: Arc::clone(&secret),
+            expiry: creds.expiry(),
+        });
+        Ok(Some(secret))
+    }
+
+    /// The cached credentials while they have more than the refresh margin left.
+    fn fresh(&self) -> Option<Arc<Secret>> {
+        let cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
+        let c = cached.as_ref()?;
+        let fresh = c
+            .expiry
+            .is_none_or(|t| t > SystemTime::now() + REFRESH_MARGIN);
+        fresh.then(|| Arc::clone(&c.secret))
     }
 }
 
