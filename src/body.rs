@@ -92,6 +92,11 @@ impl ObjectBody {
         ObjectBody(Kind::Bytes(Some(Bytes::from_static(text.as_bytes()))))
     }
 
+    /// A whole in-memory body (transformed images).
+    pub fn bytes(bytes: Bytes) -> ObjectBody {
+        ObjectBody(Kind::Bytes(Some(bytes)))
+    }
+
     /// Streams `span` from `chunks`, re-opening from `source` on failure.
     pub fn stream(
         source: Source,

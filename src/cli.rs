@@ -12,7 +12,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod access;
+mod transform;
 pub use access::{AccessArgs, KeyArgs, Secret, SignArgs};
+pub use transform::TransformArgs;
 
 /// `imgorigin`.
 #[derive(Debug, Parser)]
@@ -133,6 +135,9 @@ pub struct PipelineArgs {
     /// Access control.
     #[command(flatten)]
     pub access: AccessArgs,
+    /// Transform limits.
+    #[command(flatten)]
+    pub transform: TransformArgs,
 }
 
 /// A setting that cannot be used.
@@ -244,6 +249,10 @@ impl PipelineArgs {
             cors: Cors::from_origins(&self.cors_origins)
                 .map_err(|_| ConfigError::HeaderValue("--cors-origin"))?,
             access: self.access.access()?,
+            transform_slots: std::sync::Arc::new(tokio::sync::Semaphore::new(
+                self.transform.limits().concurrency,
+            )),
+            transforms: self.transform.limits(),
             ..Config::default()
         })
     }

@@ -3,7 +3,9 @@
 use crate::access::Access;
 use crate::body::ResumePolicy;
 use crate::cors::Cors;
+use crate::transform::Limits;
 use http::HeaderValue;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 /// What the pipeline needs besides a store.
@@ -24,6 +26,10 @@ pub struct Config {
     /// The time of a request: link expiry and date preconditions. A setting so that tests can
     /// stand exactly on an expiry edge.
     pub clock: fn() -> SystemTime,
+    /// Transform limits and switches.
+    pub transforms: Limits,
+    /// Transforms running at once, shared by every worker (`transforms.concurrency` permits).
+    pub transform_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl Default for Config {
@@ -36,6 +42,8 @@ impl Default for Config {
             resume: ResumePolicy::default(),
             access: Access::default(),
             clock: SystemTime::now,
+            transform_slots: Arc::new(tokio::sync::Semaphore::new(Limits::default().concurrency)),
+            transforms: Limits::default(),
         }
     }
 }

@@ -58,6 +58,7 @@ pub mod response;
 pub mod server;
 pub mod service;
 pub mod store;
+pub mod transform;
 pub mod validators;
 
 pub use config::Config;

@@ -8,6 +8,8 @@ use crate::key::KeyError;
 use crate::meta::ObjectMeta;
 use crate::range::ByteSpan;
 use crate::store::StoreError;
+use crate::transform::TransformError;
+use std::borrow::Cow;
 use crate::validators::EntityTag;
 use http::header::{
     ACCEPT_RANGES, ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG,
@@ -38,12 +40,88 @@ pub enum RequestError {
     /// The store could not answer.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A transform was refused or failed.
+    #[error(transparent)]
+    Transform(#[from] TransformError),
 }
 
 /// Status, short public text, and extra headers for an error. Texts say what a client can act
 /// on and nothing about internals (the log has the cause).
 pub fn error(err: &RequestError, config: &Config) -> Response<ObjectBody> {
-    let (status, text) = match err {
+    let (status, text): (StatusCode, Cow<'static, str>) = match err {
+        RequestError::Transform(e) => transform_status(e),
+        other => {
+            let (status, text) = status_text(other);
+            (status, Cow::Borrowed(text))
+        }
+    };
+    let length = text.len();
+    let mut response = Response::new(match text {
+        Cow::Borrowed(t) => ObjectBody::text(t),
+        Cow::Owned(t) => ObjectBody::bytes(t.into()),
+    });
+    *response.status_mut() = status;
+    let h = response.headers_mut();
+    h.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    h.insert(CONTENT_LENGTH, HeaderValue::from(length));
+    let cache = match status {
+        StatusCode::NOT_FOUND => config.not_found_cache_control.clone(),
+        _ => HeaderValue::from_static("no-store"),
+    };
+    h.insert(CACHE_CONTROL, cache);
+    match status {
+        StatusCode::SERVICE_UNAVAILABLE => {
+            h.insert(RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        StatusCode::METHOD_NOT_ALLOWED => {
+            let allow = if config.cors.enabled() {
+                "GET, HEAD, OPTIONS"
+            } else {
+                "GET, HEAD"
+            };
+            h.insert(ALLOW, HeaderValue::from_static(allow));
+        }
+        _ => {}
+    }
+    response
+}
+
+/// Transform refusals: what the client sent is wrong (400), the source is not an image we
+/// read (415), or it is one we will not decode (422, with the reason, which is about the
+/// image and not about us). Encoder failures are ours (500) and say nothing more.
+fn transform_status(e: &TransformError) -> (StatusCode, Cow<'static, str>) {
+    let said = |status, e: &TransformError| (status, Cow::Owned(format!("{e}\n")));
+    match e {
+        TransformError::Param(_) => said(StatusCode::BAD_REQUEST, e),
+        TransformError::Unsupported(_) => (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "source is not an image this server transforms (JPEG, PNG, WebP, GIF)\n".into(),
+        ),
+        TransformError::Malformed(_) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "source image is malformed or truncated\n".into(),
+        ),
+        TransformError::TooManyPixels { .. }
+        | TransformError::TooLarge { .. }
+        | TransformError::TooComplex(_) => said(StatusCode::UNPROCESSABLE_ENTITY, e),
+        TransformError::Busy => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy transforming other images, retry shortly\n".into(),
+        ),
+        TransformError::Encode(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "could not encode the image\n".into(),
+        ),
+    }
+}
+
+/// Status and fixed text of every other error.
+fn status_text(err: &RequestError) -> (StatusCode, &'static str) {
+    match err {
+        RequestError::Transform(_) => (StatusCode::INTERNAL_SERVER_ERROR, "error\n"),
         RequestError::BadPath(_) => (
             StatusCode::BAD_REQUEST,
             "bad request: invalid object path\n",
@@ -75,35 +153,7 @@ pub fn error(err: &RequestError, config: &Config) -> Response<ObjectBody> {
                 (StatusCode::BAD_GATEWAY, "storage error\n")
             }
         },
-    };
-    let mut response = Response::new(ObjectBody::text(text));
-    *response.status_mut() = status;
-    let h = response.headers_mut();
-    h.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    h.insert(CONTENT_LENGTH, HeaderValue::from(text.len()));
-    let cache = match status {
-        StatusCode::NOT_FOUND => config.not_found_cache_control.clone(),
-        _ => HeaderValue::from_static("no-store"),
-    };
-    h.insert(CACHE_CONTROL, cache);
-    match status {
-        StatusCode::SERVICE_UNAVAILABLE => {
-            h.insert(RETRY_AFTER, HeaderValue::from_static("1"));
-        }
-        StatusCode::METHOD_NOT_ALLOWED => {
-            let allow = if config.cors.enabled() {
-                "GET, HEAD, OPTIONS"
-            } else {
-                "GET, HEAD"
-            };
-            h.insert(ALLOW, HeaderValue::from_static(allow));
-        }
-        _ => {}
     }
-    response
 }
 
 /// Validator headers shared by 200, 206 and 304 (RFC 9110 §15.4.5 lists what a 304 carries).

@@ -2,6 +2,8 @@
 //! streaming [`ObjectBody`] out. The hyper server and the Lambda adapter both call
 //! [`Origin::handle`].
 
+mod transformed;
+
 use crate::body::{ObjectBody, Source};
 use crate::config::Config;
 use crate::key::object_key;
@@ -95,6 +97,24 @@ impl Origin {
             .access
             .check_key(request_key, parts.uri.query(), unix_seconds(now))?;
         let conditions = Conditions::from_headers(&parts.headers);
+        if self.config.transforms.enabled {
+            let query = parts.uri.query();
+            if let Some(params) = crate::transform::params::parse(query, &self.config.transforms)
+                .map_err(crate::transform::TransformError::from)?
+            {
+                return self
+                    .transformed(transformed::Transform {
+                        key: key.as_str(),
+                        head,
+                        headers: &parts.headers,
+                        conditions: &conditions,
+                        params,
+                        now,
+                        max_body,
+                    })
+                    .await;
+            }
+        }
         let ask = Ask {
             head,
             conditions: &conditions,

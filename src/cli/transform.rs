@@ -1,0 +1,68 @@
+//! Transform flags: what `?w=&h=&fit=&format=&q=` may ask for and cost.
+
+use crate::transform::format::Format;
+use crate::transform::limits::default_formats;
+use crate::transform::Limits;
+use clap::Args;
+use std::time::Duration;
+
+/// Limits of on-the-fly transforms.
+#[derive(Debug, Clone, Args)]
+pub struct TransformArgs {
+    /// Ignore transform parameters: every request gets the stored bytes.
+    #[arg(long, env = "IMGORIGIN_NO_TRANSFORMS")]
+    pub no_transforms: bool,
+    /// The only widths `w` may take (`160,320,640,1280,2560`); others get 400.
+    #[arg(long, env = "IMGORIGIN_WIDTHS", value_delimiter = ',')]
+    pub widths: Vec<u32>,
+    /// Largest source (width x height, from its header) to decode; larger gets 422.
+    #[arg(long, env = "IMGORIGIN_MAX_PIXELS", default_value_t = 120_000_000)]
+    pub max_pixels: u64,
+    /// Largest source object in bytes (it is read whole); larger gets 422.
+    #[arg(long, env = "IMGORIGIN_MAX_SOURCE_BYTES", default_value_t = 128 << 20)]
+    pub max_source_bytes: u64,
+    /// Largest `w` or `h` a client may ask for.
+    #[arg(long, env = "IMGORIGIN_MAX_DIMENSION", default_value_t = 4096,
+          value_parser = clap::value_parser!(u32).range(1..=16383))]
+    pub max_dimension: u32,
+    /// Output formats offered to `format=` and `auto` (webp, jpeg, png).
+    #[arg(long, env = "IMGORIGIN_FORMATS", value_delimiter = ',', value_parser = parse_format)]
+    pub formats: Vec<Format>,
+    /// Transforms at once (each holds a source and its pixels); default: usable CPUs.
+    #[arg(long, env = "IMGORIGIN_TRANSFORM_CONCURRENCY",
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub transform_concurrency: Option<u16>,
+    /// Seconds a transform waits for a free slot before 503 with Retry-After.
+    #[arg(long, env = "IMGORIGIN_TRANSFORM_QUEUE_TIMEOUT", default_value_t = 10)]
+    pub transform_queue_timeout: u64,
+}
+
+fn parse_format(name: &str) -> Result<Format, String> {
+    match Format::from_name(name) {
+        Some(Format::Avif) => Err("avif: this build has no AVIF encoder".into()),
+        Some(f) => Ok(f),
+        None => Err(format!("{name}: not one of webp, jpeg, png")),
+    }
+}
+
+impl TransformArgs {
+    /// The limits these flags set.
+    pub fn limits(&self) -> Limits {
+        let defaults = Limits::default();
+        Limits {
+            enabled: !self.no_transforms,
+            max_pixels: self.max_pixels,
+            max_source_bytes: self.max_source_bytes,
+            max_dimension: self.max_dimension,
+            widths: (!self.widths.is_empty()).then(|| self.widths.clone()),
+            formats: match self.formats.is_empty() {
+                true => default_formats(),
+                false => self.formats.clone(),
+            },
+            concurrency: self
+                .transform_concurrency
+                .map_or(defaults.concurrency, usize::from),
+            queue_timeout: Duration::from_secs(self.transform_queue_timeout),
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! The pipeline for a request with transform parameters: validators first (a 304 never
+//! decodes), then a slot, the source read whole, and the transform on the blocking pool.
+
+use super::Origin;
+use crate::body::ObjectBody;
+use crate::meta::ObjectMeta;
+use crate::plan::{decide, Ask, Decision};
+use crate::range::{ByteSpan, RangeRequest};
+use crate::response::{self, RequestError};
+use crate::transform::format::{auto_preference, FormatChoice};
+use crate::transform::{render, Params, TransformError};
+use crate::validators::{Conditions, EntityTag};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use http::header::{ACCEPT_RANGES, VARY};
+use http::{HeaderMap, HeaderValue, Response};
+use sha2::{Digest, Sha256};
+use std::time::SystemTime;
+
+/// Bump when the output of the same request may change (encoder settings, resampling), so
+/// that caches holding old outputs see a new ETag.
+const RENDER_VERSION: &str = "imgorigin-render-1";
+
+/// One transform request, as the pipeline parsed it.
+pub(super) struct Transform<'a> {
+    pub(super) key: &'a str,
+    pub(super) head: bool,
+    pub(super) headers: &'a HeaderMap,
+    pub(super) conditions: &'a Conditions,
+    pub(super) params: Params,
+    pub(super) now: SystemTime,
+    pub(super) max_body: Option<u64>,
+}
+
+impl Origin {
+    pub(super) async fn transformed(
+        &self,
+        t: Transform<'_>,
+    ) -> Result<Response<ObjectBody>, RequestError> {
+        let limits = &self.config.transforms;
+        let source = self.store.head(t.key).await?;
+        let auto = t.params.format == FormatChoice::Auto;
+        let etag = output_etag(&source.etag, &t.params, t.headers, limits);
+        let ask = Ask {
+            head: t.head,
+            conditions: t.conditions,
+            range: RangeRequest::None, // outputs are always sent whole
+            now: t.now,
+            max_body: None,
+        };
+        let mut meta = ObjectMeta {
+            len: 0,
+            etag,
+            last_modified: source.last_modified,
+            content_type: None,
+            cache_control: source.cache_control.clone(),
+        };
+        match decide(&ask, &meta) {
+            Decision::PreconditionFailed => return Ok(response::precondition_failed()),
+            Decision::NotModified => {
+                let mut r = response::not_modified(
+                    Some(&meta.etag),
+                    meta.last_modified,
+                    meta.cache_control.as_deref(),
+                    &self.config,
+                );
+                if auto {
+                    r.headers_mut().insert(VARY, HeaderValue::from_static("Accept"));
+                }
+                return Ok(r);
+            }
+            _ => {}
+        }
+        if source.len > limits.max_source_bytes {
+            Err(TransformError::TooLarge {
+                size: source.len,
+                max: limits.max_source_bytes,
+            })?;
+        }
+        // The slot covers the source bytes as well as the pixels: both count against memory.
+        let slot = tokio::time::timeout(
+            limits.queue_timeout,
+            self.config.transform_slots.clone().acquire_owned(),
+        )
+        .await
+        .map_err(|_| TransformError::Busy)?
+        .map_err(|_| TransformError::Busy)?;
+        let bytes = self.read_whole(t.key, &source).await?;
+        let (params, headers, limits) = (t.params, t.headers.clone(), limits.clone());
+        let rendered = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            render(&bytes, &params, &headers, &limits)
+        })
+        .await
+        .map_err(|e| TransformError::Encode(format!("transform task: {e}")))??;
+        meta.len = rendered.bytes.len() as u64;
+        meta.content_type = Some(rendered.format.mime().to_owned());
+        if t.max_body.is_some_and(|max| meta.len > max) {
+            return Err(RequestError::TooLarge(meta.len));
+        }
+        let body = match t.head {
+            true => ObjectBody::empty(),
+            false => ObjectBody::bytes(Bytes::from(rendered.bytes)),
+        };
+        let mut r = response::object(&meta, None, &self.config, body);
+        r.headers_mut()
+            .insert(ACCEPT_RANGES, HeaderValue::from_static("none"));
+        if auto {
+            r.headers_mut().insert(VARY, HeaderValue::from_static("Accept"));
+        }
+        Ok(r)
+    }
+
+    /// The whole source, checked to be exactly `meta.len` bytes of the version we validated.
+    async fn read_whole(&self, key: &str, meta: &ObjectMeta) -> Result<Vec<u8>, RequestError> {
+        if meta.len == 0 {
+            Err(TransformError::Unsupported("empty object".into()))?;
+        }
+        let span = ByteSpan {
+            first: 0,
+            last: meta.len - 1,
+        };
+        let mut chunks = self.store.read(key, span, &meta.etag).await?;
+        let mut out = Vec::with_capacity(usize::try_from(meta.len).unwrap_or(0));
+        while let Some(chunk) = chunks.next().await {
+            out.extend_from_slice(&chunk?);
+            if out.len() as u64 > meta.len {
+                break;
+            }
+        }
+        if out.len() as u64 != meta.len {
+            return Err(crate::store::StoreError::Interrupted(format!(
+                "source read gave {} of {} bytes",
+                out.len(),
+                meta.len
+            ))
+            .into());
+        }
+        Ok(out)
+    }
+}
+
+/// A strong ETag for the output: the source version, the canonical parameters and, for
+/// `format=auto`, the format class the client's Accept selects.
+fn output_etag(
+    source: &EntityTag,
+    params: &Params,
+    headers: &HeaderMap,
+    limits: &crate::transform::Limits,
+) -> EntityTag {
+    let format = match params.format {
+        FormatChoice::Fixed(f) => f.name(),
+        FormatChoice::Auto => auto_preference(headers, &limits.formats).map_or("auto", |f| f.name()),
+    };
+    let mut h = Sha256::new();
+    for part in [
+        RENDER_VERSION,
+        &source.to_header_string(),
+        &params.canonical(format),
+    ] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    let digest = hex::encode(&h.finalize()[..16]);
+    EntityTag::strong(format!("\"{digest}\""))
+}

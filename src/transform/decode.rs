@@ -1,0 +1,213 @@
+//! Source bytes to pixels, at the smallest size the target allows.
+//!
+//! JPEG goes through libjpeg-turbo (mozjpeg) with DCT-domain scaling: a 1/8 decode of a
+//! 100 MP photo never holds more than 1/64 of its pixels. Other formats go through `image`
+//! with allocation limits. Sizes are checked from the header before any decoding.
+
+use super::format::Format;
+use super::probe;
+use super::TransformError;
+use std::os::raw::c_int;
+
+/// Decoded pixels, rows top to bottom, in the source's stored orientation.
+#[derive(Debug)]
+pub struct Pixels {
+    /// RGB8 (3) or RGBA8 (4) samples.
+    pub data: Vec<u8>,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// 3 or 4 channels.
+    pub channels: u8,
+    /// EXIF orientation 1-8 still to apply.
+    pub orientation: u8,
+}
+
+/// Sizes a source has before decoding.
+#[derive(Debug, Clone, Copy)]
+pub struct Header {
+    /// Stored width.
+    pub width: u32,
+    /// Stored height.
+    pub height: u32,
+    /// EXIF orientation (1-8).
+    pub orientation: u8,
+}
+
+/// Scans beyond this are a decoding cost attack ("scan bomb"); real progressive files have
+/// about ten.
+const MAX_SCANS: u32 = 256;
+/// Memory a progressive JPEG may take for its coefficient buffers.
+const MAX_COEFFICIENT_BYTES: u64 = 96 << 20;
+
+/// Reads the header of a JPEG source and checks it against the limits.
+///
+/// # Errors
+/// Malformed, unsupported or too large sources.
+pub fn jpeg_header(bytes: &[u8], max_pixels: u64) -> Result<Header, TransformError> {
+    let info = probe::jpeg(bytes).map_err(|e| TransformError::Malformed(e.to_string()))?;
+    let pixels = u64::from(info.width) * u64::from(info.height);
+    if pixels > max_pixels {
+        return Err(TransformError::TooManyPixels { pixels, max_pixels });
+    }
+    if info.progressive && info.coefficient_bytes > MAX_COEFFICIENT_BYTES {
+        return Err(TransformError::TooComplex(format!(
+            "progressive JPEG of {} x {} needs {} MiB to decode (limit {} MiB); save it as baseline",
+            info.width,
+            info.height,
+            info.coefficient_bytes >> 20,
+            MAX_COEFFICIENT_BYTES >> 20
+        )));
+    }
+    if info.scans > MAX_SCANS {
+        return Err(TransformError::TooComplex(format!(
+            "JPEG with {} scans (limit {MAX_SCANS})",
+            info.scans
+        )));
+    }
+    if info.components == 4 {
+        return Err(TransformError::Unsupported("CMYK JPEG".into()));
+    }
+    Ok(Header {
+        width: info.width,
+        height: info.height,
+        orientation: info.orientation,
+    })
+}
+
+/// Decodes a JPEG at `numerator`/8 of its size (1, 2, 4 or 8).
+///
+/// # Errors
+/// Truncated or corrupt data (libjpeg's errors, and its premature-end warning).
+pub fn jpeg(bytes: &[u8], header: Header, numerator: u8) -> Result<Pixels, TransformError> {
+    // libjpeg reports errors by calling back; mozjpeg turns them into unwinding panics, which
+    // end here. The closure owns nothing that a half-run decode could leave inconsistent.
+    let run = std::panic::catch_unwind(|| -> std::io::Result<Pixels> {
+        let mut d = mozjpeg::Decompress::builder()
+            .with_err(strict_errors())
+            .from_mem(bytes)?;
+        d.scale(numerator);
+        let mut started = d.rgb()?;
+        let (width, height) = (started.width(), started.height());
+        let data = started.read_scanlines::<u8>()?;
+        started.finish()?;
+        Ok(Pixels {
+            width: u32::try_from(width).unwrap_or(0),
+            height: u32::try_from(height).unwrap_or(0),
+            data,
+            channels: 3,
+            orientation: header.orientation,
+        })
+    });
+    match run {
+        Ok(Ok(p)) if p.width > 0 && p.data.len() == p.width as usize * p.height as usize * 3 => {
+            Ok(p)
+        }
+        Ok(Ok(_)) => Err(TransformError::Malformed("JPEG decoded short".into())),
+        Ok(Err(e)) => Err(TransformError::Malformed(format!("JPEG: {e}"))),
+        Err(panic) => Err(TransformError::Malformed(panic_text(&panic))),
+    }
+}
+
+fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| "JPEG decoder failed".into())
+}
+
+/// libjpeg's standard error manager, except that errors unwind and a premature end of data,
+/// which libjpeg only warns about and fills with grey, is an error: a cut-off upload must
+/// not become a thumbnail that looks complete.
+fn strict_errors() -> mozjpeg_sys::jpeg_error_mgr {
+    // SAFETY: jpeg_std_error fills every field of the zeroed struct.
+    let mut err: mozjpeg_sys::jpeg_error_mgr = unsafe { std::mem::zeroed() };
+    unsafe { mozjpeg_sys::jpeg_std_error(&mut err) };
+    err.error_exit = Some(unwind_on_error);
+    err.emit_message = Some(unwind_on_truncation);
+    err
+}
+
+extern "C-unwind" fn unwind_on_error(cinfo: &mut mozjpeg_sys::jpeg_common_struct) {
+    let code = unsafe { cinfo.err.as_ref() }.map_or(-1, |e| e.msg_code);
+    std::panic::resume_unwind(Box::new(format!("corrupt JPEG (libjpeg error {code})")));
+}
+
+extern "C-unwind" fn unwind_on_truncation(
+    cinfo: &mut mozjpeg_sys::jpeg_common_struct,
+    level: c_int,
+) {
+    let code = unsafe { cinfo.err.as_ref() }.map_or(-1, |e| e.msg_code);
+    // Other warnings (extraneous bytes, bad restart markers) are common in camera files and
+    // harmless; libjpeg recovers from them.
+    if level < 0 && code == mozjpeg_sys::JWRN_JPEG_EOF as c_int {
+        std::panic::resume_unwind(Box::new("truncated JPEG".to_owned()));
+    }
+}
+
+/// Reads the header of a PNG, GIF or WebP source and checks it against the limits.
+///
+/// # Errors
+/// Malformed or too large sources.
+pub fn other_header(bytes: &[u8], format: Format, max_pixels: u64) -> Result<Header, TransformError> {
+    let decoder = image_decoder(bytes, format, max_pixels)?;
+    let (width, height) = image::ImageDecoder::dimensions(&decoder);
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > max_pixels {
+        return Err(TransformError::TooManyPixels { pixels, max_pixels });
+    }
+    Ok(Header {
+        width,
+        height,
+        orientation: 1,
+    })
+}
+
+fn image_decoder(
+    bytes: &[u8],
+    format: Format,
+    max_pixels: u64,
+) -> Result<impl image::ImageDecoder + '_, TransformError> {
+    let format = match format {
+        Format::Png => image::ImageFormat::Png,
+        Format::Gif => image::ImageFormat::Gif,
+        Format::Webp => image::ImageFormat::WebP,
+        other => return Err(TransformError::Unsupported(other.name().into())),
+    };
+    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
+    let mut limits = image::Limits::default();
+    // RGBA8 of the largest allowed image, plus the decoder's own buffers.
+    limits.max_alloc = Some(max_pixels.saturating_mul(4).saturating_add(64 << 20));
+    reader.limits(limits);
+    reader
+        .into_decoder()
+        .map_err(|e| TransformError::Malformed(format!("{}: {e}", format.extensions_str()[0])))
+}
+
+/// Decodes a PNG, GIF (first frame) or WebP source to RGBA8, or RGB8 when it is opaque.
+///
+/// # Errors
+/// Malformed or truncated data.
+pub fn other(bytes: &[u8], format: Format, max_pixels: u64) -> Result<Pixels, TransformError> {
+    let decoder = image_decoder(bytes, format, max_pixels)?;
+    let mut decoder = decoder;
+    let orientation = image::ImageDecoder::orientation(&mut decoder)
+        .map_or(1, |o| o.to_exif());
+    let img = image::DynamicImage::from_decoder(decoder)
+        .map_err(|e| TransformError::Malformed(format!("{}: {e}", format.name())))?;
+    let (width, height) = (img.width(), img.height());
+    let (data, channels) = if img.color().has_alpha() {
+        (img.into_rgba8().into_raw(), 4)
+    } else {
+        (img.into_rgb8().into_raw(), 3)
+    };
+    Ok(Pixels {
+        data,
+        width,
+        height,
+        channels,
+        orientation,
+    })
+}

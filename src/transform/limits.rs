@@ -1,0 +1,54 @@
+//! What an operator allows transforms to cost.
+
+use super::format::Format;
+use std::time::Duration;
+
+/// Limits and switches of the transform feature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Transforms answer at all; off = the query is ignored and the raw object served.
+    pub enabled: bool,
+    /// Largest source, width x height, read from the header before decoding.
+    pub max_pixels: u64,
+    /// Largest source object in bytes (it is read whole).
+    pub max_source_bytes: u64,
+    /// Largest `w` or `h` a client may ask for.
+    pub max_dimension: u32,
+    /// The only widths allowed, if restricted (stops cache busting with `w=401`, `w=402`...).
+    pub widths: Option<Vec<u32>>,
+    /// Output formats offered (`format=` and `auto`).
+    pub formats: Vec<Format>,
+    /// Transforms running at once; each holds one source and its decoded pixels.
+    pub concurrency: usize,
+    /// How long a request waits for a free slot before 503 with Retry-After.
+    pub queue_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            enabled: true,
+            max_pixels: 120_000_000,
+            max_source_bytes: 128 << 20,
+            max_dimension: 4096,
+            widths: None,
+            formats: default_formats(),
+            concurrency: std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+            queue_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The output formats this build can write.
+pub fn default_formats() -> Vec<Format> {
+    vec![Format::Webp, Format::Jpeg, Format::Png]
+}
+
+impl Limits {
+    /// The enabled format names, for error texts.
+    pub fn format_list(&self) -> String {
+        let mut names: Vec<&str> = vec!["auto"];
+        names.extend(self.formats.iter().map(|f| f.name()));
+        names.join(", ")
+    }
+}

@@ -1,0 +1,173 @@
+//! The transform query (`w`, `h`, `fit`, `format`, `q`): parsed, validated against the
+//! operator's limits, and put in a canonical form for the output's ETag and the cache key.
+//!
+//! Other query parameters (`sig`, `exp`, `kid`, cache busters) are not ours and are ignored
+//! here; the access rules decide about them.
+
+use super::format::{Format, FormatChoice};
+use super::limits::Limits;
+
+/// How the image fits the `w` x `h` box (the CSS `object-fit` / sharp names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fit {
+    /// Within the box, aspect kept: one side may be shorter. The default.
+    Inside,
+    /// Covers the box, aspect kept, the overflow cropped around the centre.
+    Cover,
+    /// Within the box, aspect kept, padded to exactly `w` x `h`.
+    Contain,
+    /// Stretched to exactly `w` x `h`.
+    Fill,
+}
+
+impl Fit {
+    fn as_str(self) -> &'static str {
+        match self {
+            Fit::Inside => "inside",
+            Fit::Cover => "cover",
+            Fit::Contain => "contain",
+            Fit::Fill => "fill",
+        }
+    }
+}
+
+/// A validated transform request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Params {
+    /// Target width in pixels, if given.
+    pub width: Option<u32>,
+    /// Target height in pixels, if given.
+    pub height: Option<u32>,
+    /// How to fit the box; only matters when both sides are given.
+    pub fit: Fit,
+    /// Output format, or `auto` (Accept negotiation).
+    pub format: FormatChoice,
+    /// Encoder quality 1-100 (lossy formats).
+    pub quality: u8,
+}
+
+/// A transform parameter the client must fix: answered 400 with this text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParamError {
+    /// A parameter given twice: which one would count is ambiguous.
+    #[error("{0} given more than once")]
+    Repeated(&'static str),
+    /// Not a number in range.
+    #[error("{name} must be a whole number from 1 to {max}")]
+    Number {
+        /// Parameter name.
+        name: &'static str,
+        /// Its largest allowed value.
+        max: u32,
+    },
+    /// A width the operator did not list (`--widths`).
+    #[error("w must be one of {0}")]
+    Width(String),
+    /// Unknown `fit` value.
+    #[error("fit must be inside, cover, contain or fill")]
+    Fit,
+    /// Unknown or disabled `format` value.
+    #[error("format must be one of {0}")]
+    Format(String),
+}
+
+/// The names this module owns; the signing code lists them too.
+pub const NAMES: [&str; 5] = ["w", "h", "fit", "format", "q"];
+
+/// Default encoder quality, as sharp's.
+pub const DEFAULT_QUALITY: u8 = 80;
+
+/// Parses the transform parameters of `query` (raw, percent-encoded). `None` when it holds
+/// none of them: the object is served as is.
+///
+/// # Errors
+/// A [`ParamError`] for a bad, repeated or disallowed value.
+pub fn parse(query: Option<&str>, limits: &Limits) -> Result<Option<Params>, ParamError> {
+    let mut raw: [Option<&str>; 5] = [None; 5];
+    for pair in query.unwrap_or("").split('&') {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        // Our names and values are plain ASCII: an encoded name is not ours, and an encoded
+        // value fails the value check below.
+        if let Some(i) = NAMES.iter().position(|n| *n == name) {
+            if raw[i].replace(value).is_some() {
+                return Err(ParamError::Repeated(NAMES[i]));
+            }
+        }
+    }
+    if raw.iter().all(Option::is_none) {
+        return Ok(None);
+    }
+    let [w, h, fit, format, q] = raw;
+    let width = w.map(|v| number(v, "w", limits.max_dimension)).transpose()?;
+    let height = h.map(|v| number(v, "h", limits.max_dimension)).transpose()?;
+    if let (Some(w), Some(allowed)) = (width, &limits.widths) {
+        if !allowed.contains(&w) {
+            let list: Vec<String> = allowed.iter().map(u32::to_string).collect();
+            return Err(ParamError::Width(list.join(", ")));
+        }
+    }
+    let fit = match fit {
+        None | Some("inside") => Fit::Inside,
+        Some("cover") => Fit::Cover,
+        Some("contain") => Fit::Contain,
+        Some("fill") => Fit::Fill,
+        Some(_) => return Err(ParamError::Fit),
+    };
+    // With one side given every fit gives the same image: name it once, for one cache entry.
+    let fit = match (width, height) {
+        (Some(_), Some(_)) => fit,
+        _ => Fit::Inside,
+    };
+    let format = match format {
+        None | Some("auto") => FormatChoice::Auto,
+        Some(name) => match Format::from_name(name).filter(|f| limits.formats.contains(f)) {
+            Some(f) => FormatChoice::Fixed(f),
+            None => return Err(ParamError::Format(limits.format_list())),
+        },
+    };
+    let quality = match q {
+        None => DEFAULT_QUALITY,
+        Some(v) => number(v, "q", 100)? as u8,
+    };
+    Ok(Some(Params {
+        width,
+        height,
+        fit,
+        format,
+        quality,
+    }))
+}
+
+/// 1..=max, digits only (no sign, no leading zero, no spaces).
+fn number(v: &str, name: &'static str, max: u32) -> Result<u32, ParamError> {
+    let err = ParamError::Number { name, max };
+    if v.is_empty() || v.len() > 9 || v.starts_with('0') || !v.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(err);
+    }
+    v.parse::<u32>()
+        .ok()
+        .filter(|n| (1..=max).contains(n))
+        .ok_or(err)
+}
+
+impl Params {
+    /// The canonical form once the output format is known: the same image always gets the
+    /// same string, whatever order or defaults the query used.
+    /// `format` is the output format's name, or a token for what `auto` will pick.
+    pub fn canonical(&self, format: &str) -> String {
+        let side = |v: Option<u32>| v.map_or_else(String::new, |n| n.to_string());
+        format!(
+            "w={}&h={}&fit={}&format={}&q={}",
+            side(self.width),
+            side(self.height),
+            self.fit.as_str(),
+            format,
+            self.quality
+        )
+    }
+}
+
+#[cfg(test)]
+#[path = "params_tests.rs"]
+mod tests;

@@ -1,0 +1,72 @@
+use super::*;
+use crate::transform::format::{Format, FormatChoice};
+use proptest::prelude::*;
+
+fn p(w: Option<u32>, h: Option<u32>, fit: Fit, format: FormatChoice, quality: u8) -> Params {
+    Params { width: w, height: h, fit, format, quality }
+}
+
+#[test]
+fn parses_the_query() {
+    let auto = FormatChoice::Auto;
+    let l = Limits::default();
+    let ok = [
+        ("", None),
+        ("v=3&sig=abc", None),
+        ("w=400", Some(p(Some(400), None, Fit::Inside, auto, 80))),
+        ("h=300&q=55", Some(p(None, Some(300), Fit::Inside, auto, 55))),
+        ("w=10&h=20&fit=cover", Some(p(Some(10), Some(20), Fit::Cover, auto, 80))),
+        // One side: every fit is the same image, named once.
+        ("w=10&fit=fill", Some(p(Some(10), None, Fit::Inside, auto, 80))),
+        ("format=jpg", Some(p(None, None, Fit::Inside, FormatChoice::Fixed(Format::Jpeg), 80))),
+        ("format=auto&w=4096", Some(p(Some(4096), None, Fit::Inside, auto, 80))),
+        ("q=100&q2=7", Some(p(None, None, Fit::Inside, auto, 100))),
+    ];
+    for (query, expect) in ok {
+        assert_eq!(parse(Some(query), &l), Ok(expect), "{query}");
+    }
+    let bad = [
+        "w=0", "w=-1", "w=+5", "w=05", "w=4097", "w=1e3", "w=", "w=%34", "w=abc",
+        "q=0", "q=101", "fit=crop", "format=gif", "format=avif", "format=WEBP",
+        "w=1&w=1", "fit=cover&fit=cover",
+    ];
+    for query in bad {
+        assert!(parse(Some(query), &l).is_err(), "{query}");
+    }
+}
+
+#[test]
+fn operator_limits() {
+    let l = Limits {
+        widths: Some(vec![160, 320]),
+        formats: vec![Format::Jpeg],
+        ..Limits::default()
+    };
+    assert!(parse(Some("w=320"), &l).is_ok());
+    assert_eq!(parse(Some("w=321"), &l), Err(ParamError::Width("160, 320".into())));
+    assert!(parse(Some("format=webp"), &l).is_err());
+    assert!(parse(Some("format=jpeg"), &l).is_ok());
+}
+
+#[test]
+fn canonical_form_ignores_order_and_defaults() {
+    let l = Limits::default();
+    let a = parse(Some("q=80&w=10&fit=inside"), &l).unwrap().unwrap();
+    let b = parse(Some("w=10"), &l).unwrap().unwrap();
+    assert_eq!(a.canonical("webp"), b.canonical("webp"));
+    assert_eq!(a.canonical("webp"), "w=10&h=&fit=inside&format=webp&q=80");
+    assert_ne!(a.canonical("webp"), a.canonical("jpeg"));
+}
+
+proptest! {
+    #[test]
+    fn never_panics(query in ".{0,64}") {
+        let _ = parse(Some(&query), &Limits::default());
+    }
+
+    #[test]
+    fn never_panics_on_our_names(parts in proptest::collection::vec(("(w|h|q|fit|format)", "[0-9a-z%+-]{0,6}"), 0..6)) {
+        let query: Vec<String> = parts.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let _ = parse(Some(&query.join("&")), &Limits::default());
+    }
+}
