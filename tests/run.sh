@@ -6,6 +6,7 @@
 #   cargo-lambda (cargo install --locked, pinned; ~17 min to build on 2 cores, once)
 #   moto, cfn-lint (pip into .venv, pinned)
 #   node         (apt-get nodejs) for the CloudFront Function tests
+#   nasm         (apt-get) for the JPEG codec's SIMD
 # Extra arguments go to `cargo test` (e.g. `tests/run.sh --test conformance`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +26,9 @@ MOTO_SERVER=${MOTO_SERVER:-$(python_tool moto_server "moto[server]==$MOTO_VERSIO
 CFN_LINT=${CFN_LINT:-$(python_tool cfn-lint "cfn-lint==$CFN_LINT_VERSION")}
 
 NODE=$(apt_tool node nodejs)
+# mozjpeg-sys assembles libjpeg-turbo's SIMD with nasm; without it the build only warns and
+# the transforms run several times slower.
+apt_tool nasm nasm >/dev/null
 
 say "deploy/: cfn-lint $("$CFN_LINT" --version) and the CloudFront Function's node tests"
 "$CFN_LINT" deploy/template.yaml

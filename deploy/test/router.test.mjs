@@ -185,3 +185,35 @@ test('the README example signature is what node computes', () => {
     .digest('base64url');
   assert.equal(sig, ex.sig);
 });
+
+// format=auto answers vary on Accept, which is in the cache key: the router reduces it to the
+// origin's one distinction.
+test('Accept is normalised for the cache key', async () => {
+  const { handler } = load();
+  const chrome = 'image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8';
+  const cases = [
+    // [accept, query, normalised]
+    [chrome, 'w=400', 'image/webp'],
+    [chrome, 'w=400&format=auto', 'image/webp'],
+    ['image/webp;q=0', 'w=400', '*/*'],
+    ['IMAGE/WEBP ; q=0.5', 'h=10', 'image/webp'],
+    ['image/*,*/*', 'w=400', '*/*'],
+    [undefined, 'w=400', '*/*'],
+    // An explicit format does not vary; raw objects do not either.
+    [chrome, 'w=400&format=jpeg', '*/*'],
+    [chrome, '', '*/*'],
+    [chrome, 'v=3', '*/*'],
+  ];
+  for (const [accept, query, expect] of cases) {
+    const ev = event('GET', accept === undefined ? {} : { accept }, '/a.jpg', query);
+    await handler(ev);
+    assert.equal(ev.request.headers.accept.value, expect, `${accept} ${query}`);
+  }
+});
+
+test('the cache policy keys on the transform parameters and Accept only', () => {
+  assert.match(template, /CachePolicyId: !Ref ImageCachePolicy/);
+  assert.match(template, /HeaderBehavior: whitelist\n\s+Headers: \[Accept\]/);
+  assert.match(template, /QueryStringBehavior: whitelist\n\s+QueryStrings: \[w, h, fit, format, q\]/);
+  assert.match(template, /CookieBehavior: none/);
+});
