@@ -22,7 +22,11 @@
 //!   [`store::MemoryStore`] (tests, benches). Only stores do I/O.
 //! - [`body`]: the streamed response body, with resume on store failure and abort on loss.
 //! - [`response`]: outcome to `http::Response`; the one error-to-status mapping.
-//! - [`service`]: [`Origin`], the pipeline; [`cors`], [`config`]: its settings.
+//! - [`transform`]: on-the-fly resize and format conversion: query parsing, JPEG header probe
+//!   and output geometry (pure), then decode (mozjpeg with DCT scaling; `image` for PNG, GIF,
+//!   WebP), resize (fast_image_resize), orientation, encode (libwebp, mozjpeg, png).
+//! - [`service`]: [`Origin`], the pipeline (`service/transformed.rs`: its transform branch);
+//!   [`cors`], [`config`]: its settings.
 //! - [`server`]: the hyper transport (`serve` runs one per worker thread on SO_REUSEPORT
 //!   listeners); [`lambda`]: the AWS Lambda Function URL transport
 //!   (Runtime API loop, streamed and buffered responses). [`cli`]: flags and environment.
@@ -36,7 +40,11 @@
 //! 5. Allowed keys (prefixes, extensions): else 404, like a missing object.
 //! 6. Signature for keys under a signed prefix: else 403 `forbidden` or `expired`,
 //!    `Cache-Control: no-store`. Steps 2-6 never touch the store.
-//! 7. Parse Range and conditional headers (every header line).
+//! 7. Parse Range and conditional headers (every header line). With transform parameters
+//!    (`w`, `h`, `fit`, `format`, `q`; 400 if bad) the request leaves here for the transform
+//!    branch: HeadObject, the RFC 9110 decision on the derived ETag (304/412 without
+//!    decoding), a slot of the shared semaphore (503 when none frees in time), the source
+//!    read whole, [`transform::render`] on the blocking pool, a 200 sent whole.
 //! 8. One store call: HeadObject for HEAD; for GET one lookup that may carry the range and
 //!    validators and start the read (S3: one GetObject).
 //! 9. [`plan::decide`] on the returned metadata picks the status; the store's early answer is

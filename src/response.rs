@@ -9,13 +9,13 @@ use crate::meta::ObjectMeta;
 use crate::range::ByteSpan;
 use crate::store::StoreError;
 use crate::transform::TransformError;
-use std::borrow::Cow;
 use crate::validators::EntityTag;
 use http::header::{
     ACCEPT_RANGES, ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG,
     LAST_MODIFIED, RETRY_AFTER,
 };
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
+use std::borrow::Cow;
 use std::time::SystemTime;
 
 /// Why a request failed before any object byte was sent.

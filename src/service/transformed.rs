@@ -65,7 +65,8 @@ impl Origin {
                     &self.config,
                 );
                 if auto {
-                    r.headers_mut().insert(VARY, HeaderValue::from_static("Accept"));
+                    r.headers_mut()
+                        .insert(VARY, HeaderValue::from_static("Accept"));
                 }
                 return Ok(r);
             }
@@ -106,7 +107,8 @@ impl Origin {
         r.headers_mut()
             .insert(ACCEPT_RANGES, HeaderValue::from_static("none"));
         if auto {
-            r.headers_mut().insert(VARY, HeaderValue::from_static("Accept"));
+            r.headers_mut()
+                .insert(VARY, HeaderValue::from_static("Accept"));
         }
         Ok(r)
     }
@@ -150,7 +152,9 @@ fn output_etag(
 ) -> EntityTag {
     let format = match params.format {
         FormatChoice::Fixed(f) => f.name(),
-        FormatChoice::Auto => auto_preference(headers, &limits.formats).map_or("auto", |f| f.name()),
+        FormatChoice::Auto => {
+            auto_preference(headers, &limits.formats).map_or("auto", |f| f.name())
+        }
     };
     let mut h = Sha256::new();
     for part in [

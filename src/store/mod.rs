@@ -61,7 +61,7 @@ pub struct Prefetched {
 }
 
 /// Why a store could not answer. Mapped to an HTTP status in one place,
-/// [`crate::response::store_error`].
+/// [`crate::response::error`].
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {

@@ -40,6 +40,9 @@ pub struct Header {
 const MAX_SCANS: u32 = 256;
 /// Memory a progressive JPEG may take for its coefficient buffers.
 const MAX_COEFFICIENT_BYTES: u64 = 96 << 20;
+/// Decoded size of a PNG, GIF or WebP source, which has no reduced-scale decoding: 32 MP of
+/// RGBA.
+const MAX_FULL_DECODE_BYTES: u64 = 128 << 20;
 
 /// Reads the header of a JPEG source and checks it against the limits.
 ///
@@ -151,12 +154,23 @@ extern "C-unwind" fn unwind_on_truncation(
 ///
 /// # Errors
 /// Malformed or too large sources.
-pub fn other_header(bytes: &[u8], format: Format, max_pixels: u64) -> Result<Header, TransformError> {
+pub fn other_header(
+    bytes: &[u8],
+    format: Format,
+    max_pixels: u64,
+) -> Result<Header, TransformError> {
     let decoder = image_decoder(bytes, format, max_pixels)?;
     let (width, height) = image::ImageDecoder::dimensions(&decoder);
     let pixels = u64::from(width) * u64::from(height);
     if pixels > max_pixels {
         return Err(TransformError::TooManyPixels { pixels, max_pixels });
+    }
+    if pixels * 4 > MAX_FULL_DECODE_BYTES {
+        return Err(TransformError::TooComplex(format!(
+            "{} source of {width} x {height} is decoded at full size; the limit is {} MP for this format",
+            format.name(),
+            MAX_FULL_DECODE_BYTES / 4 / 1_000_000
+        )));
     }
     Ok(Header {
         width,
@@ -193,8 +207,7 @@ fn image_decoder(
 pub fn other(bytes: &[u8], format: Format, max_pixels: u64) -> Result<Pixels, TransformError> {
     let decoder = image_decoder(bytes, format, max_pixels)?;
     let mut decoder = decoder;
-    let orientation = image::ImageDecoder::orientation(&mut decoder)
-        .map_or(1, |o| o.to_exif());
+    let orientation = image::ImageDecoder::orientation(&mut decoder).map_or(1, |o| o.to_exif());
     let img = image::DynamicImage::from_decoder(decoder)
         .map_err(|e| TransformError::Malformed(format!("{}: {e}", format.name())))?;
     let (width, height) = (img.width(), img.height());

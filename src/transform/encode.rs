@@ -33,9 +33,11 @@ fn webp(data: &[u8], w: u32, h: u32, channels: u8, quality: u8) -> Result<Vec<u8
     if w > 16383 || h > 16383 {
         return Err(failed("larger than 16383 pixels"));
     }
-    let mut config =
-        webp::WebPConfig::new_with_preset(webp::WebPPreset::WEBP_PRESET_DEFAULT, f32::from(quality))
-            .map_err(|()| failed("config"))?;
+    let mut config = webp::WebPConfig::new_with_preset(
+        webp::WebPPreset::WEBP_PRESET_DEFAULT,
+        f32::from(quality),
+    )
+    .map_err(|()| failed("config"))?;
     config.method = 4; // sharp's default effort
     let mut picture = webp::WebPPicture::new().map_err(|()| failed("picture"))?;
     picture.use_argb = 0;
@@ -56,7 +58,10 @@ fn webp(data: &[u8], w: u32, h: u32, channels: u8, quality: u8) -> Result<Vec<u8
         let ok = imported != 0 && webp::WebPEncode(&config, &mut picture) != 0;
         let out = match ok && !writer.mem.is_null() {
             true => Ok(std::slice::from_raw_parts(writer.mem, writer.size).to_vec()),
-            false => Err(failed(&format!("encoder error {}", picture.error_code as i32))),
+            false => Err(failed(&format!(
+                "encoder error {}",
+                picture.error_code as i32
+            ))),
         };
         webp::WebPPictureFree(&mut picture);
         webp::WebPMemoryWriterClear(&mut writer);

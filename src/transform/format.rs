@@ -126,9 +126,5 @@ fn zero_weight(param: &str) -> bool {
     let Some((name, value)) = param.split_once('=') else {
         return false;
     };
-    name.trim().eq_ignore_ascii_case("q")
-        && value
-            .trim()
-            .parse::<f32>()
-            .is_ok_and(|q| q <= 0.0)
+    name.trim().eq_ignore_ascii_case("q") && value.trim().parse::<f32>().is_ok_and(|q| q <= 0.0)
 }

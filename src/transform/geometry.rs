@@ -22,20 +22,31 @@ pub fn swaps_axes(orientation: u8) -> bool {
     (5..=8).contains(&orientation)
 }
 
-/// Plans a transform of a `width` x `height` source with EXIF `orientation`.
-pub fn plan(width: u32, height: u32, orientation: u8, params: &Params) -> Geometry {
+/// Plans a transform of a `width` x `height` source with EXIF `orientation`; no output side
+/// exceeds `max_side` (a format conversion of a 100 MP photo is capped like any other).
+pub fn plan(width: u32, height: u32, orientation: u8, params: &Params, max_side: u32) -> Geometry {
     let swap = swaps_axes(orientation);
-    let (sw, sh) = if swap { (height, width) } else { (width, height) };
+    let (sw, sh) = if swap {
+        (height, width)
+    } else {
+        (width, height)
+    };
     let (sw_f, sh_f) = (f64::from(sw), f64::from(sh));
     let scaled = |s: f64| (side(sw_f * s), side(sh_f * s));
+    let cap = (f64::from(max_side) / sw_f)
+        .min(f64::from(max_side) / sh_f)
+        .min(1.0);
     // (size the whole source is scaled to, final output, crop, canvas), oriented frame.
     let (full, out, crop, canvas) = match (params.width, params.height, params.fit) {
-        (None, None, _) => ((sw, sh), (sw, sh), false, None),
+        (None, None, _) => (scaled(cap), scaled(cap), false, None),
         (w, h, Fit::Inside) | (w @ None, h, _) | (w, h @ None, _) => {
-            let s = [w.map(|w| f64::from(w) / sw_f), h.map(|h| f64::from(h) / sh_f)]
-                .into_iter()
-                .flatten()
-                .fold(1.0, f64::min); // never enlarges
+            let s = [
+                w.map(|w| f64::from(w) / sw_f),
+                h.map(|h| f64::from(h) / sh_f),
+            ]
+            .into_iter()
+            .flatten()
+            .fold(cap, f64::min); // never enlarges
             (scaled(s), scaled(s), false, None)
         }
         (Some(w), Some(h), Fit::Cover) => {
@@ -95,32 +106,88 @@ mod tests {
         // (source w, h, orientation, w, h, fit) -> (numerator, resize, crop, canvas)
         let cases = [
             // 24 MP to 400 wide: 1/8 decode (750 x 500) then resize.
-            ((6000, 4000, 1), (Some(400), None, Fit::Inside), (1, (400, 267), false, None)),
+            (
+                (6000, 4000, 1),
+                (Some(400), None, Fit::Inside),
+                (1, (400, 267), false, None),
+            ),
             // 1280 wide: 1/4 (1500 x 1000).
-            ((6000, 4000, 1), (Some(1280), None, Fit::Inside), (2, (1280, 853), false, None)),
+            (
+                (6000, 4000, 1),
+                (Some(1280), None, Fit::Inside),
+                (2, (1280, 853), false, None),
+            ),
             // Never enlarged by inside.
-            ((600, 400, 1), (Some(8000), None, Fit::Inside), (8, (600, 400), false, None)),
+            (
+                (600, 400, 1),
+                (Some(8000), None, Fit::Inside),
+                (8, (600, 400), false, None),
+            ),
             // Height only.
-            ((600, 400, 1), (None, Some(100), Fit::Inside), (2, (150, 100), false, None)),
+            (
+                (600, 400, 1),
+                (None, Some(100), Fit::Inside),
+                (2, (150, 100), false, None),
+            ),
             // Box, inside: the tighter side wins.
-            ((600, 400, 1), (Some(300), Some(100), Fit::Inside), (2, (150, 100), false, None)),
+            (
+                (600, 400, 1),
+                (Some(300), Some(100), Fit::Inside),
+                (2, (150, 100), false, None),
+            ),
             // Cover: scaled to cover, cropped to the box.
-            ((600, 400, 1), (Some(100), Some(100), Fit::Cover), (2, (100, 100), true, None)),
+            (
+                (600, 400, 1),
+                (Some(100), Some(100), Fit::Cover),
+                (2, (100, 100), true, None),
+            ),
             // Contain: scaled inside, padded to the box.
-            ((600, 400, 1), (Some(100), Some(100), Fit::Contain), (2, (100, 67), false, Some((100, 100)))),
+            (
+                (600, 400, 1),
+                (Some(100), Some(100), Fit::Contain),
+                (2, (100, 67), false, Some((100, 100))),
+            ),
             // Fill: stretched.
-            ((600, 400, 1), (Some(50), Some(300), Fit::Fill), (8, (50, 300), false, None)),
+            (
+                (600, 400, 1),
+                (Some(50), Some(300), Fit::Fill),
+                (8, (50, 300), false, None),
+            ),
             // Orientation 6 (90 degrees): 600 x 400 stored shows as 400 x 600; w=200 means
             // 200 x 300 shown, so 300 x 200 stored.
-            ((600, 400, 6), (Some(200), None, Fit::Inside), (4, (300, 200), false, None)),
+            (
+                (600, 400, 6),
+                (Some(200), None, Fit::Inside),
+                (4, (300, 200), false, None),
+            ),
             // No size: format conversion only, full decode.
-            ((600, 400, 1), (None, None, Fit::Inside), (8, (600, 400), false, None)),
+            (
+                (600, 400, 1),
+                (None, None, Fit::Inside),
+                (8, (600, 400), false, None),
+            ),
+            // ...capped at 4096 for a 100 MP source: a 1/2 decode, not 300 MB of pixels.
+            (
+                (12240, 8160, 1),
+                (None, None, Fit::Inside),
+                (4, (4096, 2731), false, None),
+            ),
+            (
+                (12240, 8160, 1),
+                (Some(4096), Some(4096), Fit::Inside),
+                (4, (4096, 2731), false, None),
+            ),
         ];
         for ((sw, sh, o), (w, h, fit), (n, resize, crop, canvas)) in cases {
-            let g = plan(sw, sh, o, &params(w, h, fit));
+            let g = plan(sw, sh, o, &params(w, h, fit), 4096);
             assert_eq!(
                 g,
-                Geometry { numerator: n, resize, crop, canvas },
+                Geometry {
+                    numerator: n,
+                    resize,
+                    crop,
+                    canvas
+                },
                 "{sw}x{sh} o{o} {w:?}x{h:?} {fit:?}"
             );
         }
@@ -134,7 +201,8 @@ mod tests {
             fit in 0usize..4,
         ) {
             let fit = [Fit::Inside, Fit::Cover, Fit::Contain, Fit::Fill][fit];
-            let g = plan(sw, sh, o, &params(w, h, fit));
+            let g = plan(sw, sh, o, &params(w, h, fit), 4096);
+            proptest::prop_assert!(fit != Fit::Inside || (g.resize.0 <= 4096 && g.resize.1 <= 4096));
             proptest::prop_assert!(g.resize.0 >= 1 && g.resize.1 >= 1);
             let d = 8 / u32::from(g.numerator);
             // The decoded image is never smaller than what inside/cover resize to.

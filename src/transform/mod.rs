@@ -82,13 +82,18 @@ pub fn render(
     headers: &HeaderMap,
     limits: &Limits,
 ) -> Result<Rendered, TransformError> {
-    let kind = Format::sniff(source).ok_or_else(|| {
-        TransformError::Unsupported("unrecognised format".into())
-    })?;
+    let kind = Format::sniff(source)
+        .ok_or_else(|| TransformError::Unsupported("unrecognised format".into()))?;
     let pixels = match kind {
         Format::Jpeg => {
             let header = decode::jpeg_header(source, limits.max_pixels)?;
-            let g = geometry::plan(header.width, header.height, header.orientation, params);
+            let g = geometry::plan(
+                header.width,
+                header.height,
+                header.orientation,
+                params,
+                limits.max_dimension,
+            );
             let mut px = decode::jpeg(source, header, g.numerator)?;
             resize(&mut px, &g)?;
             (px, g)
@@ -96,18 +101,37 @@ pub fn render(
         _ => {
             decode::other_header(source, kind, limits.max_pixels)?;
             let mut px = decode::other(source, kind, limits.max_pixels)?;
-            let g = geometry::plan(px.width, px.height, px.orientation, params);
+            let g = geometry::plan(
+                px.width,
+                px.height,
+                px.orientation,
+                params,
+                limits.max_dimension,
+            );
             resize(&mut px, &g)?;
             (px, g)
         }
     };
     let (mut px, g) = pixels;
     orient::apply(&mut px);
-    let output = format::negotiate(params.format, headers, kind, px.channels == 4, &limits.formats);
+    let output = format::negotiate(
+        params.format,
+        headers,
+        kind,
+        px.channels == 4,
+        &limits.formats,
+    );
     if let Some(canvas) = g.canvas {
         orient::pad(&mut px, canvas, output != Format::Jpeg);
     }
-    let bytes = encode::encode(&px.data, px.width, px.height, px.channels, output, params.quality)?;
+    let bytes = encode::encode(
+        &px.data,
+        px.width,
+        px.height,
+        px.channels,
+        output,
+        params.quality,
+    )?;
     Ok(Rendered {
         bytes,
         format: output,
@@ -118,7 +142,9 @@ pub fn render(
 
 /// Resizes in place to `g.resize` (Lanczos3, as sharp), cropping first for `fit=cover`.
 fn resize(px: &mut decode::Pixels, g: &Geometry) -> Result<(), TransformError> {
-    use fast_image_resize::{images::Image, FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+    use fast_image_resize::{
+        images::Image, FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer,
+    };
     let (w, h) = g.resize;
     if (w, h) == (px.width, px.height) {
         return Ok(());

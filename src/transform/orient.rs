@@ -43,7 +43,11 @@ pub fn pad(px: &mut Pixels, canvas: (u32, u32), alpha: bool) {
     }
     let c_in = usize::from(px.channels);
     let c = if alpha { 4 } else { 3 };
-    let fill: &[u8] = if alpha { &[0, 0, 0, 0] } else { &[255, 255, 255] };
+    let fill: &[u8] = if alpha {
+        &[0, 0, 0, 0]
+    } else {
+        &[255, 255, 255]
+    };
     let mut out = fill.repeat(cw * ch);
     let (ox, oy) = ((cw - w) / 2, (ch - h) / 2);
     for y in 0..h {

@@ -98,8 +98,12 @@ pub fn parse(query: Option<&str>, limits: &Limits) -> Result<Option<Params>, Par
         return Ok(None);
     }
     let [w, h, fit, format, q] = raw;
-    let width = w.map(|v| number(v, "w", limits.max_dimension)).transpose()?;
-    let height = h.map(|v| number(v, "h", limits.max_dimension)).transpose()?;
+    let width = w
+        .map(|v| number(v, "w", limits.max_dimension))
+        .transpose()?;
+    let height = h
+        .map(|v| number(v, "h", limits.max_dimension))
+        .transpose()?;
     if let (Some(w), Some(allowed)) = (width, &limits.widths) {
         if !allowed.contains(&w) {
             let list: Vec<String> = allowed.iter().map(u32::to_string).collect();
@@ -141,8 +145,7 @@ pub fn parse(query: Option<&str>, limits: &Limits) -> Result<Option<Params>, Par
 /// 1..=max, digits only (no sign, no leading zero, no spaces).
 fn number(v: &str, name: &'static str, max: u32) -> Result<u32, ParamError> {
     let err = ParamError::Number { name, max };
-    if v.is_empty() || v.len() > 9 || v.starts_with('0') || !v.bytes().all(|b| b.is_ascii_digit())
-    {
+    if v.is_empty() || v.len() > 9 || v.starts_with('0') || !v.bytes().all(|b| b.is_ascii_digit()) {
         return Err(err);
     }
     v.parse::<u32>()

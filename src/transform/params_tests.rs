@@ -3,7 +3,13 @@ use crate::transform::format::{Format, FormatChoice};
 use proptest::prelude::*;
 
 fn p(w: Option<u32>, h: Option<u32>, fit: Fit, format: FormatChoice, quality: u8) -> Params {
-    Params { width: w, height: h, fit, format, quality }
+    Params {
+        width: w,
+        height: h,
+        fit,
+        format,
+        quality,
+    }
 }
 
 #[test]
@@ -14,21 +20,56 @@ fn parses_the_query() {
         ("", None),
         ("v=3&sig=abc", None),
         ("w=400", Some(p(Some(400), None, Fit::Inside, auto, 80))),
-        ("h=300&q=55", Some(p(None, Some(300), Fit::Inside, auto, 55))),
-        ("w=10&h=20&fit=cover", Some(p(Some(10), Some(20), Fit::Cover, auto, 80))),
+        (
+            "h=300&q=55",
+            Some(p(None, Some(300), Fit::Inside, auto, 55)),
+        ),
+        (
+            "w=10&h=20&fit=cover",
+            Some(p(Some(10), Some(20), Fit::Cover, auto, 80)),
+        ),
         // One side: every fit is the same image, named once.
-        ("w=10&fit=fill", Some(p(Some(10), None, Fit::Inside, auto, 80))),
-        ("format=jpg", Some(p(None, None, Fit::Inside, FormatChoice::Fixed(Format::Jpeg), 80))),
-        ("format=auto&w=4096", Some(p(Some(4096), None, Fit::Inside, auto, 80))),
+        (
+            "w=10&fit=fill",
+            Some(p(Some(10), None, Fit::Inside, auto, 80)),
+        ),
+        (
+            "format=jpg",
+            Some(p(
+                None,
+                None,
+                Fit::Inside,
+                FormatChoice::Fixed(Format::Jpeg),
+                80,
+            )),
+        ),
+        (
+            "format=auto&w=4096",
+            Some(p(Some(4096), None, Fit::Inside, auto, 80)),
+        ),
         ("q=100&q2=7", Some(p(None, None, Fit::Inside, auto, 100))),
     ];
     for (query, expect) in ok {
         assert_eq!(parse(Some(query), &l), Ok(expect), "{query}");
     }
     let bad = [
-        "w=0", "w=-1", "w=+5", "w=05", "w=4097", "w=1e3", "w=", "w=%34", "w=abc",
-        "q=0", "q=101", "fit=crop", "format=gif", "format=avif", "format=WEBP",
-        "w=1&w=1", "fit=cover&fit=cover",
+        "w=0",
+        "w=-1",
+        "w=+5",
+        "w=05",
+        "w=4097",
+        "w=1e3",
+        "w=",
+        "w=%34",
+        "w=abc",
+        "q=0",
+        "q=101",
+        "fit=crop",
+        "format=gif",
+        "format=avif",
+        "format=WEBP",
+        "w=1&w=1",
+        "fit=cover&fit=cover",
     ];
     for query in bad {
         assert!(parse(Some(query), &l).is_err(), "{query}");
@@ -43,7 +84,10 @@ fn operator_limits() {
         ..Limits::default()
     };
     assert!(parse(Some("w=320"), &l).is_ok());
-    assert_eq!(parse(Some("w=321"), &l), Err(ParamError::Width("160, 320".into())));
+    assert_eq!(
+        parse(Some("w=321"), &l),
+        Err(ParamError::Width("160, 320".into()))
+    );
     assert!(parse(Some("format=webp"), &l).is_err());
     assert!(parse(Some("format=jpeg"), &l).is_ok());
 }

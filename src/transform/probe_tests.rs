@@ -47,7 +47,10 @@ fn exif(orientation: u16, big_endian: bool) -> Vec<u8> {
 #[test]
 fn reads_headers() {
     let info = jpeg(&header(0xC0, 6000, 4000, &[0x22, 0x11, 0x11], None)).unwrap();
-    assert_eq!((info.width, info.height, info.progressive, info.components), (6000, 4000, false, 3));
+    assert_eq!(
+        (info.width, info.height, info.progressive, info.components),
+        (6000, 4000, false, 3)
+    );
     assert_eq!((info.orientation, info.scans), (1, 1));
     // 4:2:0 coefficients: luma 750x500 blocks, chroma 375x250 each, 128 bytes per block.
     assert_eq!(info.coefficient_bytes, (750 * 500 + 2 * 375 * 250) * 128);
@@ -64,17 +67,20 @@ fn reads_headers() {
 #[test]
 fn refuses_what_it_cannot_decode() {
     for marker in [0xC3, 0xC5, 0xC9, 0xCF] {
-        assert_eq!(jpeg(&header(marker, 10, 10, &[0x11], None)), Err(ProbeError::Unsupported));
+        assert_eq!(
+            jpeg(&header(marker, 10, 10, &[0x11], None)),
+            Err(ProbeError::Unsupported)
+        );
     }
     let good = header(0xC0, 10, 10, &[0x11], None);
     let malformed: Vec<Vec<u8>> = vec![
         vec![],
         vec![0xFF, 0xD8],
         b"\x89PNG".to_vec(),
-        header(0xC0, 0, 10, &[0x11], None),      // zero width
-        header(0xC0, 10, 0, &[0x11], None),      // DNL height
+        header(0xC0, 0, 10, &[0x11], None),        // zero width
+        header(0xC0, 10, 0, &[0x11], None),        // DNL height
         header(0xC0, 10, 10, &[0x11, 0x11], None), // two components
-        header(0xC0, 10, 10, &[0x51], None),     // sampling 5
+        header(0xC0, 10, 10, &[0x51], None),       // sampling 5
         good[..good.len() - 6].to_vec(),           // cut inside SOF
         vec![0xFF, 0xD8, 0xFF, 0xD9],              // EOI before a frame
         vec![0xFF, 0xD8, 0x00, 0x00],              // not a marker
