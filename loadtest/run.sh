@@ -10,12 +10,15 @@
 #   loadtest/run.sh --help            every flag, thresholds included
 #
 # Installs what it needs when missing: oha (cargo install --locked, pinned; ~5 min on 2 cores,
-# once), nginx and curl (apt-get), s3s-fs and cargo-lambda only for the modes that use them.
+# once), nginx and curl (apt-get), s3s-fs and cargo-lambda only for the modes that use them, and
+# for the transform scenarios node (apt-get nodejs; sharp 0.35.5 needs node >= 20.9) with
+# `npm ci` in loadtest/sharp (sharp 0.35.5, pinned by its package-lock.json).
 # Results: loadtest/results/latest.{md,json,svg}; exit 1 when a threshold is missed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 OHA_VERSION=1.16.0
+NODE_MIN=20.9.0
 S3S_FS_VERSION=0.14.1
 CARGO_LAMBDA_VERSION=1.9.2
 
@@ -36,6 +39,32 @@ esac
 case " $* " in
   *" --lambda "*) export CARGO_LAMBDA=${CARGO_LAMBDA:-$(cargo_tool cargo-lambda cargo-lambda "$CARGO_LAMBDA_VERSION" 17)} ;;
 esac
+# The transform scenarios need node and sharp: every run, unless --only names no transform
+# scenario, --lambda (transforms are measured with `imgorigin serve`) or --target (the photo
+# is uploaded with the other objects, from --make-objects).
+needs_node=1
+case " $* " in
+  *" --lambda "*|*" --target "*|*" --target="*) needs_node=0 ;;
+  *" --only "*|*" --only="*) case "$*" in *transform*) ;; *) needs_node=0 ;; esac ;;
+esac
+if [ "$needs_node" = 1 ]; then
+  export NODE=${NODE:-$(apt_tool node nodejs)}
+  node_version=$("$NODE" -p process.versions.node) || { echo "$NODE does not run" >&2; exit 1; }
+  if [ "$(printf '%s\n' "$NODE_MIN" "$node_version" | sort -V | head -n1)" != "$NODE_MIN" ]; then
+    echo "node $node_version at $NODE is older than $NODE_MIN, which sharp 0.35.5 (the transform" \
+      "scenarios' peer) needs; Debian 12's nodejs is 18. Install node >= 20.9 (e.g. NodeSource)" \
+      "and set NODE=/path/to/node, or leave the transform scenarios out with --only." >&2
+    exit 1
+  fi
+  if ! (cd loadtest/sharp && "$NODE" -e "require('sharp')" 2>/dev/null); then
+    NPM=${NPM:-$(apt_tool npm npm)}
+    say "npm ci in loadtest/sharp (sharp 0.35.5 and its prebuilt libvips)"
+    (cd loadtest/sharp && "$NPM" ci --no-audit --no-fund >&2) \
+      || { echo "npm ci in loadtest/sharp failed: the transform scenarios need sharp" >&2; exit 1; }
+    (cd loadtest/sharp && "$NODE" -e "require('sharp')") \
+      || { echo "sharp does not load after npm ci in loadtest/sharp (see the error above)" >&2; exit 1; }
+  fi
+fi
 case " $* " in
   *" --target "*|*" --target="*) ;;
   *)

@@ -45,31 +45,17 @@ async fn signed_and_unsigned_pair_in_both_invoke_modes() {
         let before = proxy.requests();
         for bad in ["", "exp=4102444800&kid=k1", &format!("{query}&{query}")] {
             let post = api.invoke(event_with_query("GET", path, bad, &[])).await;
-            let (json, body) = answer(&post, mode);
+            let (json, body) = post.answer(mode);
             assert_eq!(json["statusCode"], 403, "{mode} ?{bad}");
             assert_eq!(json["headers"]["cache-control"], "no-store", "{mode}");
             assert_eq!(body, b"forbidden\n", "{mode} ?{bad}");
         }
         assert_eq!(proxy.requests(), before, "{mode}: a refusal reached S3");
         let post = api.invoke(event_with_query("GET", path, query, &[])).await;
-        let (json, body) = answer(&post, mode);
+        let (json, body) = post.answer(mode);
         assert_eq!(json["statusCode"], 200, "{mode}");
         assert_eq!(sha256(&body), sha256(&photo), "{mode}");
         let _ = child.kill();
         let _ = child.wait();
     }
-}
-
-/// (status JSON, body bytes) of a streamed prelude + payload or a buffered JSON answer.
-fn answer(post: &common::runtime_api::Post, mode: &str) -> (serde_json::Value, Vec<u8>) {
-    use base64::Engine;
-    if mode == "stream" {
-        let (prelude, payload) = post.prelude_and_payload();
-        return (prelude, payload.to_vec());
-    }
-    let json = post.json();
-    let body = base64::engine::general_purpose::STANDARD
-        .decode(json["body"].as_str().unwrap_or(""))
-        .expect("base64");
-    (json, body)
 }

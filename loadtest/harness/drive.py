@@ -1,12 +1,18 @@
-"""Drives load: oha for request scenarios, curl for slow clients. Returns one `Measured` per
+"""Drives load: oha for request scenarios, curl for slow clients, a checking client for
+transforms. Returns one `Measured` per
 run, built from oha's per-request records (its --db-url SQLite output), so latency percentiles
 are exact even when a scenario is several oha processes merged."""
 
+import http.client
 import json
 import os
 import sqlite3
 import subprocess
 import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -176,4 +182,143 @@ def slow_clients(url: str, clients: int, rate_bytes: int, seconds: float, sign: 
             m.add_error(f"status {status}")
         elif size < 0.8 * rate_bytes * (seconds - ttfb):
             m.add_error("client starved (< 80% of its rate)")
+    return m
+
+
+def image_size(body: bytes):
+    """(format, width, height) of an encoded JPEG or WebP from its header, or None: what a
+    transform response must be, checked on every response. JPEG: the first SOFn frame header;
+    WebP: the VP8 (lossy), VP8L (lossless) or VP8X (extended) chunk."""
+    if body[:3] == b"\xff\xd8\xff":
+        i = 2
+        while i + 9 <= len(body):
+            if body[i] != 0xFF:
+                return None
+            marker = body[i + 1]
+            if marker == 0xFF:  # fill byte
+                i += 1
+                continue
+            if marker == 0x01 or 0xD0 <= marker <= 0xD7:  # no length field
+                i += 2
+                continue
+            length = int.from_bytes(body[i + 2:i + 4], "big")
+            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+                height = int.from_bytes(body[i + 5:i + 7], "big")
+                width = int.from_bytes(body[i + 7:i + 9], "big")
+                return ("jpeg", width, height)
+            if marker == 0xDA or length < 2:  # start of scan before any frame header
+                return None
+            i += 2 + length
+        return None
+    if len(body) >= 30 and body[:4] == b"RIFF" and body[8:12] == b"WEBP":
+        chunk, data = body[12:16], body[20:]
+        if chunk == b"VP8 " and data[3:6] == b"\x9d\x01\x2a":
+            return ("webp", int.from_bytes(data[6:8], "little") & 0x3FFF,
+                    int.from_bytes(data[8:10], "little") & 0x3FFF)
+        if chunk == b"VP8L" and data[0] == 0x2F:
+            bits = int.from_bytes(data[1:5], "little")
+            return ("webp", (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1)
+        if chunk == b"VP8X":
+            return ("webp", int.from_bytes(data[4:7], "little") + 1,
+                    int.from_bytes(data[7:10], "little") + 1)
+    return None
+
+
+def check_transform(status: int, content_type: str | None, content_length: str | None, body: bytes,
+                    fmt: str, width: int) -> str | None:
+    """What is wrong with one transform response, or None: status 200, Content-Type
+    image/FMT, Content-Length equal to the body, and a body that decodes as a FMT image
+    `width` pixels wide."""
+    if status != 200:
+        return f"status {status}"
+    ctype = (content_type or "").split(";")[0].strip().lower()
+    if ctype != f"image/{fmt}":
+        return f"Content-Type {content_type!r}, not image/{fmt}"
+    if content_length is None or not content_length.isdigit() or int(content_length) != len(body):
+        return f"Content-Length {content_length!r} for {len(body)} body bytes"
+    size = image_size(body)
+    if size is None or size[0] != fmt:
+        return f"body is not a {fmt} image"
+    if size[1] != width:
+        return f"image {size[1]} px wide, not {width}"
+    return None
+
+
+def warm_up(url: str, conns: int) -> None:
+    """`conns` requests at once, unchecked and untimed: first-use costs (thread pools, library
+    initialisation, the source in the page cache) stay out of the measured window and its CPU
+    seconds. A target that fails here fails the measured requests too, where it counts."""
+    def one():
+        try:
+            with urllib.request.urlopen(url, timeout=60) as r:
+                r.read()
+        except (OSError, http.client.HTTPException):
+            pass
+    threads = [threading.Thread(target=one, daemon=True) for _ in range(conns)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def transform_load(url: str, conns: int, seconds: float, fmt: str, width: int) -> Measured:
+    """`conns` keep-alive connections, each sending GET url back to back for `seconds`, every
+    response checked by check_transform. oha cannot see a response's headers or body, hence
+    this client: at tens of thumbnails per second its own cost is small. Latency is request
+    sent to last body byte; the rate's denominator is the wall time until the last request
+    in flight completes, as with oha -w."""
+    u = urllib.parse.urlsplit(url)
+    path = u.path + (f"?{u.query}" if u.query else "")
+    lock = threading.Lock()
+    m = Measured()
+    start = threading.Barrier(conns + 1)
+    ends = []
+
+    def one(conn):
+        t0 = time.perf_counter()
+        conn.request("GET", path, headers={"Accept-Encoding": "identity"})
+        r = conn.getresponse()
+        body = r.read()
+        lat = time.perf_counter() - t0
+        problem = check_transform(r.status, r.getheader("Content-Type"), r.getheader("Content-Length"),
+                                  body, fmt, width)
+        if r.getheader("Connection", "").lower() == "close":
+            conn.close()
+        return lat, len(body), problem
+
+    def worker():
+        conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=60)
+        start.wait()
+        deadline = time.perf_counter() + seconds
+        lats, size, errors = [], 0, {}
+        while time.perf_counter() < deadline:
+            try:
+                lat, n, problem = one(conn)
+            except (OSError, http.client.HTTPException) as e:
+                conn.close()
+                problem, lat, n = f"connection: {type(e).__name__}: {e}"[:200], None, 0
+            if lat is not None:
+                lats.append(lat)
+                size += n
+            if problem:
+                errors[problem] = errors.get(problem, 0) + 1
+        conn.close()
+        with lock:
+            ends.append(time.perf_counter())
+            m.requests += len(lats)
+            m.bytes += size
+            m.latencies.extend(lats)
+            for k, v in errors.items():
+                m.add_error(k, v)
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(conns)]
+    for t in threads:
+        t.start()
+    start.wait()
+    t0 = time.perf_counter()
+    for t in threads:
+        t.join()
+    m.seconds = max(ends, default=t0) - t0
+    if m.requests == 0:
+        m.add_error("no request completed")
     return m

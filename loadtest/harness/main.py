@@ -1,6 +1,7 @@
-"""loadtest/run.sh's body: starts the backend, the peers and imgorigin, runs every scenario
-against every target, writes loadtest/results/latest.{md,json,svg}, exits 1 on a missed
-threshold. run.sh installs the tools and builds imgorigin first."""
+"""loadtest/run.sh's body: starts the backend, the peers (nginx; the sharp server for the
+transform scenarios) and imgorigin, runs every scenario against every target that serves it,
+writes loadtest/results/latest.{md,json,svg}, exits 1 on a missed threshold. run.sh installs
+the tools (node and sharp included) and builds imgorigin first."""
 
 import argparse
 import datetime
@@ -41,6 +42,10 @@ def parse_args(argv):
     p.add_argument("--max-rss-mib", type=float, default=64)
     p.add_argument("--min-proxy-ratio", type=float, default=0.8,
                    help="imgorigin throughput / nginx reverse proxy, every scenario")
+    p.add_argument("--max-transform-rss-mib", type=float, default=256,
+                   help="imgorigin peak RSS in the transform scenarios (replaces --max-rss-mib there)")
+    p.add_argument("--min-sharp-ratio", type=float, default=1.0,
+                   help="imgorigin thumbnails/s / the sharp server's, every transform scenario")
     p.add_argument("--small-p99-factor", type=float, default=2.0)
     p.add_argument("--small-p99-slack-ms", type=float, default=2.0,
                    help="small-object p99 must be <= factor x direct p99 + slack")
@@ -57,9 +62,10 @@ def imgorigin_env(extra: dict) -> dict:
     return env
 
 
-def start_services(args, data: Path) -> tuple[dict, list]:
+def start_services(args, data: Path, transforms: bool) -> tuple[dict, list]:
     """Returns (services by name, targets). A target: name, base URL, measured service names,
-    and the backend whose CPU it costs."""
+    the backend whose CPU it costs, and the scenario kinds it serves. The sharp server starts
+    only when transform scenarios run (`transforms`)."""
     exe = os.environ.get("IMGORIGIN", str(ROOT / "target" / "release" / "imgorigin"))
     s = {}
     static_port = procs.free_port()
@@ -96,12 +102,14 @@ def start_services(args, data: Path) -> tuple[dict, list]:
                                             WORK / f"lambda-{i}.log", env=env)
             measured.append(f"lambda-{i}")
         ours, base = "lambda", f"http://127.0.0.1:{port}/lambda-url/_/"
+        serves = ("bytes",)  # transforms are measured with `imgorigin serve`
     else:
         port = procs.free_port()
         s["imgorigin"] = procs.Service("imgorigin", [exe, "serve", "--listen", f"127.0.0.1:{port}",
                                                      "--bucket", procs.BUCKET, "--endpoint", endpoint],
                                        port, WORK / "imgorigin.log", env=imgorigin_env({}))
         base, measured = f"http://127.0.0.1:{port}/", ["imgorigin"]
+        serves = ("bytes", "transform")
     root_port = procs.free_port()
     s["imgorigin-root"] = procs.Service(
         "imgorigin --root", [exe, "serve", "--listen", f"127.0.0.1:{root_port}", "--root",
@@ -110,12 +118,19 @@ def start_services(args, data: Path) -> tuple[dict, list]:
     static = f"http://127.0.0.1:{static_port}/{procs.BUCKET}/"
     signed = backend == "s3s-fs"
     targets = [
-        Target(ours, base, measured, backend),
+        Target(ours, base, measured, backend, serves=serves),
         Target("nginx-proxy", f"http://127.0.0.1:{proxy_port}/{procs.BUCKET}/", ["nginx-proxy"],
                backend, sign=signed),
         Target("direct", f"{endpoint}/{procs.BUCKET}/", [backend], None, sign=signed),
-        Target("imgorigin-root", f"http://127.0.0.1:{root_port}/", ["imgorigin-root"], None),
+        Target("imgorigin-root", f"http://127.0.0.1:{root_port}/", ["imgorigin-root"], None,
+               serves=("bytes", "transform")),
     ]
+    if transforms:
+        # The peer of the transform scenarios reads the source over plain HTTP from the nginx
+        # backend (s3s-fs would need a signed request, which "the classic recipe" does not do).
+        s["sharp"] = procs.start_sharp(static, WORK)
+        targets.append(Target("sharp", f"http://127.0.0.1:{s['sharp'].port}/", ["sharp"],
+                              "nginx-static", serves=("transform",)))
     if backend != "nginx-static":
         targets.append(Target("nginx-static", static, ["nginx-static"], None))
     return s, targets
@@ -123,6 +138,8 @@ def start_services(args, data: Path) -> tuple[dict, list]:
 
 def measure(scenario, target: Target, services, timing, ranges) -> dict:
     name, measured, backend = target.name, target.measured, target.backend
+    if scenario.warm:
+        scenario.warm(target)
     pids = {n: services[n].pids() for n in measured + ([backend] if backend else [])}
     for n in measured:
         procs.reset_peak_rss(pids[n])
@@ -135,6 +152,8 @@ def measure(scenario, target: Target, services, timing, ranges) -> dict:
         combine = max if target.name == "lambda" else sum
         row["server_rss_mib"] = round(combine(procs.peak_rss_kib(pids[n]) for n in measured) / 1024, 1)
         row["server_cpu_s"] = round(sum(procs.cpu_seconds(pids[n]) - cpu0[n] for n in measured), 2)
+        if scenario.kind == "thumbs":
+            row["cpu_ms_per_thumb"] = report.per_request_ms(row["server_cpu_s"], row["requests"])
     if backend:
         row["backend_cpu_s"] = round(procs.cpu_seconds(pids[backend]) - cpu0[backend], 2)
     for n in measured:
@@ -147,19 +166,32 @@ def measure(scenario, target: Target, services, timing, ranges) -> dict:
 def run(args) -> int:
     timing = QUICK if args.quick else FULL
     scenarios = [s for s in SCENARIOS if not args.only or s.id in args.only.split(",")]
-    services = {}
+    services, peer_notes = {}, {}
     try:
+        # The Lambda path is not measured on transforms: no photo, no sharp server, no node.
+        transforms = any(s.needs == "transform" for s in scenarios) and not args.lambda_
         if args.target:
             base = args.target.rstrip("/") + "/"
-            targets = [Target("target", base, [], None)]
+            targets = [Target("target", base, [], None, serves=("bytes", "transform"))]
         else:
             print("==> writing the test objects", file=sys.stderr)
-            procs.make_objects(WORK / "data")
-            services, targets = start_services(args, WORK / "data")
+            procs.make_objects(WORK / "data", photo=transforms)
+            services, targets = start_services(args, WORK / "data", transforms)
+            if "sharp" in services:
+                peer_notes["sharp"] = procs.sharp_versions(services["sharp"].port)
         ranges = draw_ranges(timing)
         rows = []
         for s in scenarios:
+            if not any(s.needs in t.serves for t in targets):
+                print(f"==> {s.id}: no target here serves it (transforms run with "
+                      "`imgorigin serve` and --target), skipped", file=sys.stderr)
             for t in targets:
+                if s.needs not in t.serves:
+                    continue
+                if args.quick and s.needs == "transform" and t.name == "imgorigin-root":
+                    # The same decode, resize and encode as `imgorigin` (within noise of it
+                    # in every run so far): 8 s that --quick's 2-minute budget cannot spare.
+                    continue
                 print(f"==> {s.id}: {t.name}", file=sys.stderr)
                 row = measure(s, t, services, timing, ranges)
                 print(f"    {row['rps']} req/s, {row['mib_s']} MiB/s, p99 {row['p99_ms']} ms, "
@@ -168,21 +200,32 @@ def run(args) -> int:
     finally:
         for svc in reversed(list(services.values())):
             svc.stop()
-    return write_results(args, timing, [{"id": s.id, "title": s.title, "kind": s.kind} for s in scenarios], rows)
+    return write_results(args, timing, [{"id": s.id, "title": s.title, "kind": s.kind} for s in scenarios],
+                         rows, peer_notes)
 
 
-def write_results(args, timing, scenarios, rows) -> int:
+def write_results(args, timing, scenarios, rows, peer_notes=None) -> int:
     mode = "target " + args.target if args.target else ("lambda" if args.lambda_ else "serve")
     meta = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
         "mode": mode + (" --quick" if args.quick else ""), "backend": args.backend,
         "timing": (f"{timing.seconds} s per run, range scenarios {timing.waves} waves of "
-                   f"{timing.wave_seconds} s, slow clients {timing.slow_seconds} s"),
+                   f"{timing.wave_seconds} s, slow clients {timing.slow_seconds} s, "
+                   f"transforms {timing.transform_seconds} s"),
     }
+    v = (peer_notes or {}).get("sharp")
+    if v:
+        meta["sharp"] = (
+            f"node {v['node']}, sharp {v['sharp']} (libvips {v['libvips']}), "
+            f"UV_THREADPOOL_SIZE={v['uv_threadpool_size']}, sharp.concurrency({v['sharp_concurrency']}), "
+            f"operation cache {'on' if v['cache'] else 'off'}; imgorigin transform concurrency: "
+            f"its default, the usable CPUs ({len(os.sched_getaffinity(0))})")
     limits = {"max_errors": args.max_errors, "max_rss_mib": args.max_rss_mib,
               "min_proxy_ratio": args.min_proxy_ratio, "small_p99_factor": args.small_p99_factor,
               "small_p99_slack_ms": args.small_p99_slack_ms,
+              "max_transform_rss_mib": args.max_transform_rss_mib,
+              "min_sharp_ratio": args.min_sharp_ratio,
               "compare": not args.target and not args.lambda_,
               # 1.5-second runs on a shared CI machine: errors and memory gate, ratios are
               # printed but too noisy to gate on; the full run gates every threshold.

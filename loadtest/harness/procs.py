@@ -1,12 +1,17 @@
-"""The processes a run starts (nginx, s3s-fs, imgorigin, cargo lambda watch) and what /proc says
-about them: peak RSS and CPU seconds, so every scenario reports what it cost each side."""
+"""The processes a run starts (nginx, s3s-fs, imgorigin, cargo lambda watch, the sharp server)
+and what /proc says about them: peak RSS and CPU seconds, so every scenario reports what it
+cost each side."""
 
+import hashlib
+import json
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
 BUCKET = "bench"
@@ -19,11 +24,49 @@ OBJECTS = {
     "64m.bin": 64 << 20,
     "190m.bin": 190 << 20,
 }
+# The transform scenarios' source: a 6000 x 4000 photo-like JPEG (q90, about 4.9 MB) made by
+# loadtest/sharp/make-photo.mjs from seeded pixels; remade when the script or the lock changes.
+PHOTO = "photo-24mp.jpg"
+SHARP_DIR = Path(__file__).resolve().parents[1] / "sharp"
+# The sharp server's libuv pool (its images at once, with sharp.concurrency(1)): the cores.
+SHARP_THREADS = 2
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-def make_objects(data_dir: Path) -> Path:
-    """Writes the objects under data_dir/BUCKET/PREFIX (skipping ones already complete)."""
+def node_ready() -> str:
+    """The node binary, once loadtest/sharp's dependencies are installed; else a clear error."""
+    node = os.environ.get("NODE", "node")
+    if not shutil.which(node):
+        raise RuntimeError(f"node ({node}) not found: the transform scenarios need node >= 20.9 "
+                           "(loadtest/run.sh installs it, or set NODE)")
+    if not (SHARP_DIR / "node_modules" / "sharp" / "package.json").exists():
+        raise RuntimeError(f"{SHARP_DIR}/node_modules has no sharp: run `npm ci` there "
+                           "(loadtest/run.sh does, with node >= 20.9)")
+    return node
+
+
+def make_photo(folder: Path) -> None:
+    """Writes folder/PHOTO with make-photo.mjs unless the one there came from the same script
+    and lock (a stamp two levels up, outside the bucket and what --make-objects uploads,
+    holds their hash)."""
+    digest = hashlib.sha256()
+    for name in ("make-photo.mjs", "package-lock.json"):
+        digest.update((SHARP_DIR / name).read_bytes())
+    stamp, path = folder.parent.parent / f".{PHOTO}.stamp", folder / PHOTO
+    if path.exists() and stamp.exists() and stamp.read_text() == digest.hexdigest():
+        return
+    tmp = folder / f"{PHOTO}.part"
+    out = subprocess.run([node_ready(), str(SHARP_DIR / "make-photo.mjs"), str(tmp)],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"make-photo.mjs failed ({out.returncode}): {out.stderr.strip()[-500:]}")
+    tmp.rename(path)
+    stamp.write_text(digest.hexdigest())
+
+
+def make_objects(data_dir: Path, photo: bool = True) -> Path:
+    """Writes the objects under data_dir/BUCKET/PREFIX (skipping ones already complete), and
+    the transform source when `photo`."""
     folder = data_dir / BUCKET / PREFIX
     folder.mkdir(parents=True, exist_ok=True)
     for name, size in OBJECTS.items():
@@ -39,6 +82,8 @@ def make_objects(data_dir: Path) -> Path:
                 out.write(rng.randbytes(n))
                 left -= n
         tmp.rename(path)
+    if photo:
+        make_photo(folder)
     return folder
 
 
@@ -222,3 +267,16 @@ def start_nginx(name: str, body: str, work: Path, port: int) -> Service:
     conf.write_text(NGINX_COMMON.format(work=work, name=name, body=body))
     argv = [os.environ.get("NGINX_BIN", "nginx"), "-c", str(conf), "-p", str(work), "-g", "daemon off;"]
     return Service(name, argv, port, work / f"{name}.log")
+
+
+def start_sharp(source_base: str, work: Path) -> Service:
+    """The sharp server (loadtest/sharp/server.mjs) reading sources from source_base."""
+    port = free_port()
+    env = {**os.environ, "UV_THREADPOOL_SIZE": str(SHARP_THREADS)}
+    return Service("sharp server", [node_ready(), str(SHARP_DIR / "server.mjs"), str(port), source_base],
+                   port, work / "sharp.log", env=env, cwd=SHARP_DIR)
+
+
+def sharp_versions(port: int) -> dict:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_versions", timeout=10) as r:
+        return json.load(r)

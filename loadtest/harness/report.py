@@ -5,10 +5,20 @@ import math
 from html import escape
 
 PEERS = ("direct", "nginx-proxy")
+UNITS = {"requests": "req/s", "bytes": "MiB/s", "thumbs": "thumbs/s"}
 
 
 def throughput(row: dict, kind: str):
-    return row["rps"] if kind == "requests" else row["mib_s"]
+    """MiB/s where bytes dominate; otherwise requests (or thumbnails, one per request) per s."""
+    return row["mib_s"] if kind == "bytes" else row["rps"]
+
+
+def per_request_ms(cpu_s, requests):
+    """Server CPU milliseconds per request (per thumbnail in the transform scenarios): what a
+    thumbnail costs, which other load on the machine changes far less than it changes the rate."""
+    if cpu_s is None or not requests:
+        return None
+    return round(cpu_s * 1000 / requests, 1)
 
 
 def ratio(a, b):
@@ -18,11 +28,13 @@ def ratio(a, b):
 
 
 def ratios(rows: list, scenarios: list) -> list:
-    """imgorigin against each peer, and imgorigin-root against nginx serving files statically."""
+    """imgorigin against each peer, imgorigin-root against nginx serving files statically, and
+    both against the sharp server in the transform scenarios."""
     by = {(r["scenario"], r["target"]): r for r in rows}
     # With the nginx backend, "direct" is nginx serving the same directory statically.
     static = "nginx-static" if any(r["target"] == "nginx-static" for r in rows) else "direct"
-    pairs = [("imgorigin", p) for p in PEERS] + [("imgorigin-root", static)]
+    pairs = ([("imgorigin", p) for p in PEERS] + [("imgorigin-root", static)]
+             + [("imgorigin", "sharp"), ("imgorigin-root", "sharp")])
     out = []
     for s in scenarios:
         for ours, peer in pairs:
@@ -35,26 +47,36 @@ def ratios(rows: list, scenarios: list) -> list:
                 "p50": ratio(a["p50_ms"], b["p50_ms"]),
                 "p99": ratio(a["p99_ms"], b["p99_ms"]),
             })
+            if s["kind"] == "thumbs":
+                out[-1]["cpu_per_thumb"] = ratio(a.get("cpu_ms_per_thumb"), b.get("cpu_ms_per_thumb"))
     return out
 
 
 def verdicts(rows: list, scenarios: list, ratio_rows: list, limits: dict) -> list:
     """Each threshold of the issue, per scenario: (ok, what, measured, limit, gates exit code)."""
     ours = [r for r in rows if r["target"].startswith("imgorigin") or r["target"] in ("lambda", "target")]
+    kinds = {s["id"]: s["kind"] for s in scenarios}
     out = []
     for r in ours:
         out.append((r["errors"] <= limits["max_errors"], f"{r['scenario']} {r['target']}: errors",
                     r["errors"], limits["max_errors"], True))
         if r.get("server_rss_mib") is not None:
-            out.append((r["server_rss_mib"] <= limits["max_rss_mib"],
+            # A transform holds the source, its decoded pixels and the output: its own limit.
+            max_rss = (limits["max_transform_rss_mib"] if kinds.get(r["scenario"]) == "thumbs"
+                       else limits["max_rss_mib"])
+            out.append((r["server_rss_mib"] <= max_rss,
                         f"{r['scenario']} {r['target']}: peak RSS MiB", r["server_rss_mib"],
-                        limits["max_rss_mib"], True))
+                        max_rss, True))
     if limits.get("compare", True):
         for q in ratio_rows:
             if q["ours"] == "imgorigin" and q["peer"] == "nginx-proxy" and q["throughput"] is not None:
                 out.append((q["throughput"] >= limits["min_proxy_ratio"],
                             f"{q['scenario']}: throughput / nginx-proxy", q["throughput"],
                             limits["min_proxy_ratio"], limits["gate_ratios"]))
+            if q["ours"] == "imgorigin" and q["peer"] == "sharp" and q["throughput"] is not None:
+                out.append((q["throughput"] >= limits["min_sharp_ratio"],
+                            f"{q['scenario']}: thumbs/s / sharp server", q["throughput"],
+                            limits["min_sharp_ratio"], limits["gate_ratios"]))
         by = {(r["scenario"], r["target"]): r for r in rows}
         small, direct = by.get(("small", "imgorigin")), by.get(("small", "direct"))
         if small and direct and small["p99_ms"] is not None and direct["p99_ms"] is not None:
@@ -75,10 +97,13 @@ def fmt(v, digits=1):
 def markdown(meta: dict, scenarios: list, rows: list, ratio_rows: list, checks: list) -> str:
     lines = [f"# imgorigin load test ({meta['mode']})", "",
              f"{meta['date']} on {meta['machine']}; backend {meta['backend']}; "
-             f"{meta['timing']}.", "",
-             "| scenario | target | req/s | MiB/s | p50 ms | p90 ms | p99 ms | max ms | errors "
-             "| server peak RSS MiB | server CPU s | backend CPU s |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             f"{meta['timing']}.", ""]
+    if meta.get("sharp"):
+        lines += [f"sharp server (transform peer): {meta['sharp']}. In transform rows req/s is "
+                  "thumbnails/s, MiB/s is output bytes, backend CPU is the source reads.", ""]
+    lines += ["| scenario | target | req/s | MiB/s | p50 ms | p90 ms | p99 ms | max ms | errors "
+              "| server peak RSS MiB | server CPU s | backend CPU s |",
+              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     titles = {s["id"]: s["title"] for s in scenarios}
     for r in rows:
         lines.append(
@@ -92,6 +117,19 @@ def markdown(meta: dict, scenarios: list, rows: list, ratio_rows: list, checks: 
         for q in ratio_rows:
             lines.append(f"| {q['scenario']} | {q['ours']} / {q['peer']} | {fmt(q['throughput'], 2)} "
                          f"| {fmt(q['p50'], 2)} | {fmt(q['p99'], 2)} |")
+    thumbs = {s["id"] for s in scenarios if s["kind"] == "thumbs"}
+    if any(r["scenario"] in thumbs for r in rows):
+        vs = {(q["scenario"], q["ours"]): q.get("cpu_per_thumb") for q in ratio_rows if q["peer"] == "sharp"}
+        lines += ["", "Transform cost (server CPU per thumbnail: the machine's other load moves it far less "
+                  "than thumbs/s; the ratio is ours / the sharp server, below 1 is better for us):", "",
+                  "| scenario | target | thumbs/s | server CPU ms per thumbnail | / sharp | peak RSS MiB |",
+                  "|---|---|---:|---:|---:|---:|"]
+        for r in rows:
+            if r["scenario"] in thumbs:
+                lines.append(f"| {r['scenario']} | {r['target']} | {fmt(r['rps'])} "
+                             f"| {fmt(r.get('cpu_ms_per_thumb'))} "
+                             f"| {fmt(vs.get((r['scenario'], r['target'])), 2)} "
+                             f"| {fmt(r.get('server_rss_mib'))} |")
     lines += ["", "Scenarios: " + "; ".join(f"{k}: {v}" for k, v in titles.items()) + ".", "",
               "Thresholds:", ""]
     for ok, what, got, limit, gates in checks:
@@ -106,7 +144,7 @@ def markdown(meta: dict, scenarios: list, rows: list, ratio_rows: list, checks: 
 
 COLORS = {"imgorigin": "#0072b2", "lambda": "#009e73", "target": "#0072b2",
           "nginx-proxy": "#e69f00", "direct": "#9e9e9e", "imgorigin-root": "#56b4e9",
-          "nginx-static": "#cccccc"}
+          "nginx-static": "#cccccc", "sharp": "#d55e00"}
 
 
 def svg_chart(scenarios: list, rows: list) -> str:
@@ -152,7 +190,7 @@ def svg_chart(scenarios: list, rows: list) -> str:
             yy = y + i * bar
             v = vals[t] or 0
             w = 0 if math.isnan(v) else v / best * (panel - 60)
-            unit = "req/s" if s["kind"] == "requests" else "MiB/s"
+            unit = UNITS.get(s["kind"], "req/s")
             out.append(f'<rect x="{left}" y="{yy}" width="{w:.1f}" height="{bar - 2}" fill="{COLORS[t]}"/>'
                        f'<text x="{left + w + 3:.1f}" y="{yy + bar - 3}">{fmt(v)} {unit}</text>')
             if r.get("p50_ms"):

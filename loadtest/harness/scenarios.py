@@ -1,13 +1,15 @@
-"""The seven scenarios of the issue, as functions of a target's base URL. Every target gets the
-identical requests: the ranges are drawn once per run from a seeded generator."""
+"""The scenarios of the issues, as functions of a target's base URL. Every target gets the
+identical requests: the ranges are drawn once per run from a seeded generator. Byte scenarios
+run against every target that serves stored bytes; transform scenarios against every target
+that makes thumbnails (imgorigin and the sharp server)."""
 
 import os
 import random
 import subprocess
 from dataclasses import dataclass
 
-from drive import SIGV4_CURL, Load, Measured, run_one, run_waves, slow_clients
-from procs import OBJECTS, PREFIX
+from drive import SIGV4_CURL, Load, Measured, run_one, run_waves, slow_clients, transform_load, warm_up
+from procs import OBJECTS, PHOTO, PREFIX
 
 KIB, MIB = 1 << 10, 1 << 20
 
@@ -18,10 +20,11 @@ class Timing:
     waves: int  # range scenarios: this many waves ...
     wave_seconds: float  # ... of this length each
     slow_seconds: float  # slow clients read for this long
+    transform_seconds: float  # one transform run (about 10 thumbnails/s here: longer than 1.5 s)
 
 
-FULL = Timing(seconds=10, waves=5, wave_seconds=2, slow_seconds=20)
-QUICK = Timing(seconds=1.5, waves=2, wave_seconds=0.75, slow_seconds=4)
+FULL = Timing(seconds=10, waves=5, wave_seconds=2, slow_seconds=20, transform_seconds=10)
+QUICK = Timing(seconds=1.5, waves=2, wave_seconds=0.75, slow_seconds=4, transform_seconds=3)
 
 
 @dataclass
@@ -31,14 +34,17 @@ class Target:
     measured: list  # services whose peak RSS and CPU are this target's
     backend: str | None  # the service this target reads from, for its CPU
     sign: bool = False  # SigV4-sign requests (s3s-fs, directly or through the proxy)
+    serves: tuple = ("bytes",)  # scenario kinds it runs: "bytes" (stored objects), "transform"
 
 
 @dataclass
 class Scenario:
     id: str
     title: str
-    kind: str  # how throughput reads: "requests" (req/s) or "bytes" (MiB/s)
+    kind: str  # how throughput reads: "requests" (req/s), "bytes" (MiB/s), "thumbs" (thumbs/s)
     run: object  # (Target, Timing, ranges) -> Measured
+    needs: str = "bytes"  # what a target must serve to run it (Target.serves)
+    warm: object = None  # (Target) -> None, run before the measurement (CPU and peak RSS) starts
 
 
 def url(target: Target, name: str) -> str:
@@ -109,6 +115,17 @@ def slow(name: str, clients: int, rate: int):
     return run
 
 
+def transform(id: str, title: str, name: str, width: int, fmt: str, conns: int) -> Scenario:
+    def query(target):
+        return f"{url(target, name)}?w={width}&format={fmt}"
+
+    def run(target, t: Timing, _ranges) -> Measured:
+        return transform_load(query(target), conns, t.transform_seconds, fmt, width)
+
+    return Scenario(id, title, "thumbs", run, needs="transform",
+                    warm=lambda target: warm_up(query(target), conns))
+
+
 SCENARIOS = [
     Scenario("small", "64 KiB GET, 64 conns", "requests", full_get("64k.bin", 64)),
     Scenario("large-64m", "64 MiB GET, 8 conns", "bytes", full_get("64m.bin", 8)),
@@ -120,6 +137,10 @@ SCENARIOS = [
     Scenario("head", "HEAD, 64 conns", "requests", head("8m.bin", 64)),
     Scenario("revalidate", "If-None-Match -> 304, 64 conns", "requests", revalidate("1m.bin", 64)),
     Scenario("slow", "16 clients at 1 MiB/s on 190 MiB", "bytes", slow("190m.bin", 16, MIB)),
+    # Last: a transform holds tens of MiB, which the allocator may keep, and the byte
+    # scenarios' peak RSS (VmHWM is reset to the current RSS, not below) must not inherit it.
+    transform("transform-400-webp", "24 MP JPEG -> 400 px WebP, 4 conns", PHOTO, 400, "webp", 4),
+    transform("transform-1280-jpeg", "24 MP JPEG -> 1280 px JPEG, 4 conns", PHOTO, 1280, "jpeg", 4),
 ]
 
 

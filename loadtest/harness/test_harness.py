@@ -1,10 +1,12 @@
-"""Unit tests of the harness's arithmetic: percentiles, ratios, thresholds, drawn ranges.
+"""Unit tests of the harness's arithmetic: percentiles, ratios, thresholds, drawn ranges, and
+the transform responses' checks (image headers).
 Run by tests/run.sh: python3 -m unittest discover -s loadtest/harness"""
 
+import struct
 import unittest
 
 import report
-from drive import Measured
+from drive import Measured, check_transform, image_size
 from procs import OBJECTS
 from scenarios import FULL, QUICK, draw_ranges
 
@@ -18,7 +20,8 @@ def row(scenario, target, rps, mib_s, p50=1.0, p99=2.0, errors=0, rss=None):
 
 
 LIMITS = {"max_errors": 0, "max_rss_mib": 64, "min_proxy_ratio": 0.8, "small_p99_factor": 2.0,
-          "small_p99_slack_ms": 2.0, "compare": True, "gate_ratios": True}
+          "small_p99_slack_ms": 2.0, "compare": True, "gate_ratios": True,
+          "max_transform_rss_mib": 256, "min_sharp_ratio": 1.0}
 
 
 class Percentiles(unittest.TestCase):
@@ -78,6 +81,108 @@ class Thresholds(unittest.TestCase):
             self.assertIn(line, md)
         svg = report.svg_chart(SCEN, rows)
         self.assertTrue(svg.startswith("<svg") and svg.endswith("</svg>"))
+
+
+TSCEN = [{"id": "transform-400-webp", "title": "", "kind": "thumbs"}]
+
+
+class TransformThresholds(unittest.TestCase):
+    def rows(self, ours_rps=10.0, rss=200.0, errors=0):
+        return [row("transform-400-webp", "imgorigin", ours_rps, 0.1, errors=errors, rss=rss),
+                row("transform-400-webp", "imgorigin-root", 12.0, 0.1, rss=rss),
+                row("transform-400-webp", "sharp", 8.0, 0.1, rss=300.0)]
+
+    def verdicts(self, rows, **limits):
+        r = report.ratios(rows, TSCEN)
+        return {c[1]: c for c in report.verdicts(rows, TSCEN, r, {**LIMITS, **limits})}
+
+    def test_thumbs_per_s_against_the_sharp_server(self):
+        r = {(q["ours"], q["peer"]): q for q in report.ratios(self.rows(), TSCEN)}
+        self.assertEqual(r[("imgorigin", "sharp")]["throughput"], 1.25)
+        self.assertEqual(r[("imgorigin-root", "sharp")]["throughput"], 1.5)
+        self.assertNotIn(("imgorigin", "nginx-proxy"), r)
+
+    def test_transform_rows_have_their_own_memory_limit(self):
+        v = self.verdicts(self.rows(rss=256.0))
+        rss = v["transform-400-webp imgorigin: peak RSS MiB"]
+        self.assertEqual((rss[0], rss[3], rss[4]), (True, 256, True))
+        self.assertFalse(self.verdicts(self.rows(rss=256.1))["transform-400-webp imgorigin: peak RSS MiB"][0])
+        # the sharp server is the peer: its memory is reported, not judged
+        self.assertFalse(any("sharp:" in what or what.startswith("transform-400-webp sharp") for what in v))
+
+    def test_sharp_ratio_gates_full_runs_only_and_errors_always(self):
+        what = "transform-400-webp: thumbs/s / sharp server"
+        self.assertTrue(self.verdicts(self.rows(ours_rps=8.0))[what][0])
+        full = self.verdicts(self.rows(ours_rps=7.9, errors=1))
+        self.assertEqual((full[what][0], full[what][4]), (False, True))
+        quick = self.verdicts(self.rows(ours_rps=7.9, errors=1), gate_ratios=False)
+        self.assertEqual((quick[what][0], quick[what][4]), (False, False))
+        err = quick["transform-400-webp imgorigin: errors"]
+        self.assertEqual((err[0], err[4]), (False, True))
+
+    def test_cpu_per_thumbnail(self):
+        self.assertEqual(report.per_request_ms(3.3, 22), 150.0)
+        self.assertIsNone(report.per_request_ms(1.0, 0))
+        self.assertIsNone(report.per_request_ms(None, 5))
+        rows = self.rows()
+        rows[0]["cpu_ms_per_thumb"], rows[2]["cpu_ms_per_thumb"] = 120.0, 160.0
+        r = {(q["ours"], q["peer"]): q for q in report.ratios(rows, TSCEN)}
+        self.assertEqual(r[("imgorigin", "sharp")]["cpu_per_thumb"], 0.75)
+        self.assertIsNone(r[("imgorigin-root", "sharp")]["cpu_per_thumb"])
+        meta = {"mode": "serve", "date": "d", "machine": "m", "backend": "nginx", "timing": "t"}
+        md = report.markdown(meta, TSCEN, rows, report.ratios(rows, TSCEN), [])
+        self.assertIn("| transform-400-webp | imgorigin | 10.0 | 120.0 | 0.75 | 200.0 |", md)
+        self.assertIn("| transform-400-webp | sharp | 8.0 | 160.0 | - | 300.0 |", md)
+
+    def test_svg_labels_thumbnails(self):
+        self.assertIn("thumbs/s", report.svg_chart(TSCEN, self.rows()))
+
+
+def jpeg(width, height, sof=0xC0):
+    app0 = b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\x00" + bytes(9)
+    dqt = b"\xff\xdb" + struct.pack(">H", 67) + bytes(65)
+    frame = b"\xff" + bytes([sof]) + struct.pack(">HBHHB", 17, 8, height, width, 3) + bytes(9)
+    return b"\xff\xd8" + app0 + dqt + frame + b"\xff\xda" + bytes(40)
+
+
+def riff(chunk, data):
+    body = b"WEBP" + chunk + struct.pack("<I", len(data)) + data
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+class ImageHeaders(unittest.TestCase):
+    def test_jpeg_baseline_and_progressive_frames(self):
+        self.assertEqual(image_size(jpeg(400, 267)), ("jpeg", 400, 267))
+        self.assertEqual(image_size(jpeg(1280, 853, sof=0xC2)), ("jpeg", 1280, 853))
+
+    def test_jpeg_without_frame_header_or_truncated(self):
+        self.assertIsNone(image_size(b"\xff\xd8\xff\xda" + bytes(40)))
+        self.assertIsNone(image_size(jpeg(400, 267)[:30]))
+
+    def test_webp_lossy_lossless_extended(self):
+        vp8 = b"\x00\x00\x00\x9d\x01\x2a" + struct.pack("<HH", 400, 267) + bytes(20)
+        self.assertEqual(image_size(riff(b"VP8 ", vp8)), ("webp", 400, 267))
+        bits = (400 - 1) | ((267 - 1) << 14)
+        self.assertEqual(image_size(riff(b"VP8L", b"\x2f" + struct.pack("<I", bits) + bytes(20))),
+                         ("webp", 400, 267))
+        vp8x = bytes(4) + (400 - 1).to_bytes(3, "little") + (267 - 1).to_bytes(3, "little") + bytes(20)
+        self.assertEqual(image_size(riff(b"VP8X", vp8x)), ("webp", 400, 267))
+
+    def test_other_bytes_are_no_image(self):
+        for body in (b"", b"<html>error</html>", bytes(100), b"\x89PNG\r\n\x1a\n" + bytes(40)):
+            self.assertIsNone(image_size(body))
+
+    def test_check_transform_names_what_is_wrong(self):
+        body = jpeg(400, 267)
+        n = str(len(body))
+        self.assertIsNone(check_transform(200, "image/jpeg", n, body, "jpeg", 400))
+        self.assertEqual(check_transform(503, "image/jpeg", n, body, "jpeg", 400), "status 503")
+        self.assertIn("Content-Type", check_transform(200, "image/webp", n, body, "jpeg", 400))
+        self.assertIn("Content-Type", check_transform(200, None, n, body, "jpeg", 400))
+        self.assertIn("Content-Length", check_transform(200, "image/jpeg", None, body, "jpeg", 400))
+        self.assertIn("Content-Length", check_transform(200, "image/jpeg", "1", body, "jpeg", 400))
+        self.assertEqual(check_transform(200, "image/webp", n, body, "webp", 400), "body is not a webp image")
+        self.assertEqual(check_transform(200, "image/jpeg", n, body, "jpeg", 401), "image 400 px wide, not 401")
 
 
 class Ranges(unittest.TestCase):

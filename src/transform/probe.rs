@@ -69,7 +69,7 @@ pub fn jpeg(data: &[u8]) -> Result<JpegInfo, ProbeError> {
         match marker {
             0xDA => break, // start of scan: the header is over
             0xD9 => return Err(ProbeError::Malformed),
-            0xC0 | 0xC1 | 0xC2 => frame = Some((marker == 0xC2, sof(segment)?)),
+            0xC0..=0xC2 => frame = Some((marker == 0xC2, sof(segment)?)),
             0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => return Err(ProbeError::Unsupported),
             0xE1 if segment.starts_with(b"Exif\0\0") => {
                 orientation = exif_orientation(&segment[6..]).unwrap_or(1);

@@ -24,9 +24,11 @@ fn header(sof_marker: u8, w: u16, h: u16, hv: &[u8], app1: Option<&[u8]>) -> Vec
     v
 }
 
+type Encoders = (fn(u16) -> [u8; 2], fn(u32) -> [u8; 4]);
+
 fn exif(orientation: u16, big_endian: bool) -> Vec<u8> {
     let mut t = b"Exif\0\0".to_vec();
-    let (u16b, u32b): (fn(u16) -> [u8; 2], fn(u32) -> [u8; 4]) = if big_endian {
+    let (u16b, u32b): Encoders = if big_endian {
         t.extend(b"MM\0*");
         (u16::to_be_bytes, u32::to_be_bytes)
     } else {

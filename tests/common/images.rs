@@ -1,6 +1,8 @@
 //! Image fixtures for the transform tests, generated deterministically (no committed
 //! binaries), and the checks run on what the server answers: the format by magic bytes and
-//! by decoding, dimensions, and similarity to a reference resize.
+//! by decoding, dimensions, and similarity to a reference resize. Also: a directory served by
+//! a fresh server (`site`), answer checks (`assert_refused`, `vary_has_accept`), the large-JPEG
+//! memory case (`large_jpeg`).
 
 use crate::common::client::Fetched;
 use crate::common::{fetch, Imgorigin};
@@ -9,6 +11,7 @@ use image::codecs::jpeg::JpegEncoder;
 use image::imageops::FilterType;
 use image::{DynamicImage, Frame, ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
 use std::io::Cursor;
+use std::time::{Duration, Instant};
 
 /// A smooth colour at (x, y) of a w x h picture: gradients and a slow wave, nothing a
 /// resampler could disagree about.
@@ -24,6 +27,13 @@ pub fn smooth_at(fx: f64, fy: f64) -> [u8; 3] {
         (30.0 + 200.0 * fy) as u8,
         (128.0 + 90.0 * wave) as u8,
     ]
+}
+
+/// `smooth` with grain of +-12 per channel, so a large JPEG is photo-sized, not tiny.
+pub fn grainy(x: u32, y: u32, w: u32, h: u32) -> [u8; 3] {
+    let g = crate::common::splitmix(((y as u64) << 32) | x as u64).to_le_bytes();
+    let base = smooth(x, y, w, h);
+    [0, 1, 2].map(|c| (base[c] as i32 + (g[c] % 25) as i32 - 12).clamp(0, 255) as u8)
 }
 
 /// Gradient + wave with two shapes (a disc and a bar), w x h.
@@ -155,6 +165,11 @@ pub fn jpeg_sof(jpg: &[u8]) -> (u8, u32, u32) {
     let at = sof_offset(jpg);
     let be = |i: usize| u16::from_be_bytes([jpg[i], jpg[i + 1]]) as u32;
     (jpg[at + 1], be(at + 7), be(at + 5))
+}
+
+/// The first component's sampling factors (H << 4 | V): 0x22 for 4:2:0.
+pub fn jpeg_luma_sampling(jpg: &[u8]) -> u8 {
+    jpg[sof_offset(jpg) + 11]
 }
 
 /// Offset of the FF Cn start-of-frame marker.
@@ -431,4 +446,54 @@ pub fn vary_has_accept(got: &Fetched) -> bool {
             v.split(',')
                 .any(|t| t.trim().eq_ignore_ascii_case("accept"))
         })
+}
+
+/// A fresh server for one w x h baseline or progressive JPEG of `smooth` and one request
+/// `query`: the answer must be `want` (format, width, height) or, for `None`, a quick 422;
+/// the server's peak RSS must stay under `limit_mib`.
+pub async fn large_jpeg(
+    (w, h): (u32, u32),
+    progressive: bool,
+    query: &str,
+    want: Option<(&str, u32, u32)>,
+    limit_mib: u64,
+) {
+    let jpg = mozjpeg_from_fn(w, h, progressive, |x, y| grainy(x, y, w, h));
+    let sof = if progressive { 0xC2 } else { 0xC0 };
+    assert_eq!(jpeg_sof(&jpg), (sof, w, h), "fixture");
+    assert_eq!(jpeg_luma_sampling(&jpg), 0x22, "fixture is 4:2:0");
+    let source_mib = jpg.len() >> 20;
+    let s = site(&[("big.jpg", jpg)], &[]);
+    let start = Instant::now();
+    let got = s.get(&format!("/big.jpg?{query}")).await;
+    let (took, rss) = (start.elapsed(), s.server.peak_rss_kib());
+    let what = format!("{w}x{h} progressive={progressive} ?{query}");
+    println!(
+        "{what} ({source_mib} MiB source): {} in {took:?}, peak RSS {} MiB",
+        got.status,
+        rss / 1024
+    );
+    match want {
+        Some((format, ow, oh)) => {
+            assert_ok(&got, &what);
+            let out = decode_as(got.bytes(), format);
+            assert_eq!((out.width(), out.height()), (ow, oh), "{what}");
+            // Against the function itself at the output's pixel centres.
+            let reference = image::RgbaImage::from_fn(ow, oh, |x, y| {
+                let [r, g, b] =
+                    smooth_at((x as f64 + 0.5) / ow as f64, (y as f64 + 0.5) / oh as f64);
+                image::Rgba([r, g, b, 255])
+            });
+            let err = mean_abs_error(&out.to_rgba8(), &reference);
+            assert!(err < 8.0, "{what}: mean abs error {err:.2}");
+        }
+        None => {
+            assert_refused(&got, 422, &what, s.dir.path());
+            assert!(took < Duration::from_secs(5), "{what}: took {took:?}");
+        }
+    }
+    assert!(
+        rss < limit_mib * 1024,
+        "{what}: peak RSS {rss} KiB over {limit_mib} MiB"
+    );
 }

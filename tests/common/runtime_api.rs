@@ -40,6 +40,22 @@ impl Post {
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).expect("buffered response is JSON")
     }
+
+    /// (status JSON, body bytes) of a streamed prelude + payload (`mode` "stream") or a
+    /// buffered JSON answer.
+    #[allow(dead_code)] // not every test binary that includes common/ uses it
+    pub fn answer(&self, mode: &str) -> (serde_json::Value, Vec<u8>) {
+        use base64::Engine;
+        if mode == "stream" {
+            let (prelude, payload) = self.prelude_and_payload();
+            return (prelude, payload.to_vec());
+        }
+        let json = self.json();
+        let body = base64::engine::general_purpose::STANDARD
+            .decode(json["body"].as_str().unwrap_or(""))
+            .expect("base64");
+        (json, body)
+    }
 }
 
 struct Shared {
