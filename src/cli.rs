@@ -186,20 +186,8 @@ impl StoreArgs {
     /// # Errors
     /// When the root directory is unusable or no store is named.
     pub async fn open(&self) -> Result<Arc<dyn Store>, ConfigError> {
-        if let Some(path) = &self.root {
-            let store = LocalStore::new(path).map_err(|source| ConfigError::Root {
-                path: path.clone(),
-                source,
-            })?;
-            return Ok(Arc::new(store));
-        }
-        let bucket = self.bucket.clone().ok_or(ConfigError::NoStore)?;
-        let options = S3Options {
-            bucket,
-            endpoint: self.endpoint.clone(),
-            region: self.region.clone(),
-        };
-        Ok(Arc::new(S3Store::new(options).await))
+        let mut stores = self.open_per_worker(1).await?;
+        stores.pop().ok_or(ConfigError::NoStore)
     }
 
     /// Opens the store once per worker: S3 stores share settings and credentials chain but
@@ -211,8 +199,12 @@ impl StoreArgs {
         &self,
         workers: usize,
     ) -> Result<Vec<Arc<dyn Store>>, ConfigError> {
-        if self.root.is_some() {
-            let store = self.open().await?;
+        if let Some(path) = &self.root {
+            let store: Arc<dyn Store> =
+                Arc::new(LocalStore::new(path).map_err(|source| ConfigError::Root {
+                    path: path.clone(),
+                    source,
+                })?);
             return Ok(vec![store; workers]);
         }
         let bucket = self.bucket.clone().ok_or(ConfigError::NoStore)?;
@@ -239,6 +231,7 @@ impl PipelineArgs {
     pub fn config(&self, prefix: &str) -> Result<Config, ConfigError> {
         let header =
             |v: &str, name| HeaderValue::from_str(v).map_err(|_| ConfigError::HeaderValue(name));
+        let transforms = self.transform.limits();
         Ok(Config {
             prefix: prefix.to_owned(),
             cache_control: header(&self.cache_control, "--cache-control")?,
@@ -250,9 +243,9 @@ impl PipelineArgs {
                 .map_err(|_| ConfigError::HeaderValue("--cors-origin"))?,
             access: self.access.access()?,
             transform_slots: std::sync::Arc::new(tokio::sync::Semaphore::new(
-                self.transform.limits().concurrency,
+                transforms.concurrency,
             )),
-            transforms: self.transform.limits(),
+            transforms,
             ..Config::default()
         })
     }

@@ -150,17 +150,13 @@ extern "C-unwind" fn unwind_on_truncation(
     }
 }
 
-/// Reads the header of a PNG, GIF or WebP source and checks it against the limits.
-///
-/// # Errors
-/// Malformed or too large sources.
-pub fn other_header(
-    bytes: &[u8],
+/// Checks a PNG, GIF or WebP decoder's header size against the limits, before decoding.
+fn check_full_decode(
+    decoder: &impl image::ImageDecoder,
     format: Format,
     max_pixels: u64,
-) -> Result<Header, TransformError> {
-    let decoder = image_decoder(bytes, format, max_pixels)?;
-    let (width, height) = image::ImageDecoder::dimensions(&decoder);
+) -> Result<(), TransformError> {
+    let (width, height) = decoder.dimensions();
     let pixels = u64::from(width) * u64::from(height);
     if pixels > max_pixels {
         return Err(TransformError::TooManyPixels { pixels, max_pixels });
@@ -172,11 +168,7 @@ pub fn other_header(
             MAX_FULL_DECODE_BYTES / 4 / 1_000_000
         )));
     }
-    Ok(Header {
-        width,
-        height,
-        orientation: 1,
-    })
+    Ok(())
 }
 
 fn image_decoder(
@@ -200,13 +192,14 @@ fn image_decoder(
         .map_err(|e| TransformError::Malformed(format!("{}: {e}", format.extensions_str()[0])))
 }
 
-/// Decodes a PNG, GIF (first frame) or WebP source to RGBA8, or RGB8 when it is opaque.
+/// Decodes a PNG, GIF (first frame) or WebP source to RGBA8, or RGB8 when it is opaque,
+/// after checking the size its header gives against the limits.
 ///
 /// # Errors
-/// Malformed or truncated data.
+/// Malformed, truncated or too large sources.
 pub fn other(bytes: &[u8], format: Format, max_pixels: u64) -> Result<Pixels, TransformError> {
-    let decoder = image_decoder(bytes, format, max_pixels)?;
-    let mut decoder = decoder;
+    let mut decoder = image_decoder(bytes, format, max_pixels)?;
+    check_full_decode(&decoder, format, max_pixels)?;
     let orientation = image::ImageDecoder::orientation(&mut decoder).map_or(1, |o| o.to_exif());
     let img = image::DynamicImage::from_decoder(decoder)
         .map_err(|e| TransformError::Malformed(format!("{}: {e}", format.name())))?;

@@ -99,7 +99,6 @@ pub fn render(
             (px, g)
         }
         _ => {
-            decode::other_header(source, kind, limits.max_pixels)?;
             let mut px = decode::other(source, kind, limits.max_pixels)?;
             let g = geometry::plan(
                 px.width,
