@@ -17,8 +17,8 @@
 //! - [`access`]: origin lock, allowed keys, signed URLs (canonical form, keys, verification,
 //!   minting links for `imgorigin sign`); pure, decided before any store call.
 //! - [`store`]: where bytes come from: [`store::LocalStore`], [`store::S3Store`] (aws-sdk-s3
-//!   for configuration, GetObject/HeadObject signed by its own SigV4 with a per-day key, on
-//!   one hyper pool per worker),
+//!   for configuration, GetObject/HeadObject signed by its own SigV4 with a per-day key and
+//!   sent on its own HTTP/1.1 connection pool per worker, parsed by httparse),
 //!   [`store::MemoryStore`] (tests, benches). Only stores do I/O.
 //! - [`body`]: the streamed response body, with resume on store failure and abort on loss.
 //! - [`response`]: outcome to `http::Response`; the one error-to-status mapping.

@@ -7,20 +7,20 @@
 //! fails (412), as the SDK offered no If-Range and S3 servers differ on it.
 //!
 //! aws-sdk-s3 provides the configuration (region, credentials chain, endpoint resolution);
-//! the two reads themselves go out as signed requests over one connection pool ([`rest`]).
+//! the two reads themselves go out as signed requests ([`rest`], [`sigv4`]) on a pool of
+//! kept-alive connections that the requesting task drives itself ([`wire`]).
 
 mod rest;
 mod sigv4;
+mod wire;
 
 use super::{ChunkStream, Fetched, GetRequest, Prefetched, Store, StoreError};
 use crate::meta::ObjectMeta;
 use crate::range::{ByteSpan, RangeSpec};
 use crate::validators::{to_http_seconds, Conditions, EntityTag, IfRange, TagCondition};
 use futures_util::future::BoxFuture;
-use futures_util::{FutureExt, StreamExt};
+use futures_util::FutureExt;
 use http::{HeaderMap, HeaderValue, Method, Response};
-use http_body_util::BodyExt;
-use hyper::body::Incoming;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -205,7 +205,7 @@ impl S3Store {
 }
 
 enum Outcome {
-    Object(Response<Incoming>),
+    Object(Response<ChunkStream>),
     NotModified(Fetched),
     /// 304 lacking ETag or Last-Modified, which our 304 must carry.
     Incomplete304,
@@ -250,7 +250,7 @@ fn content_length(headers: &HeaderMap) -> u64 {
         .unwrap_or(0)
 }
 
-fn prefetched(resp: Response<Incoming>) -> Result<Fetched, StoreError> {
+fn prefetched(resp: Response<ChunkStream>) -> Result<Fetched, StoreError> {
     let headers = resp.headers();
     let sent = content_length(headers);
     let (span, len) = match header(headers, "content-range") {
@@ -269,7 +269,7 @@ fn prefetched(resp: Response<Incoming>) -> Result<Fetched, StoreError> {
     let meta = object_meta(headers, len)?;
     let body = span.map(|span| Prefetched {
         span,
-        chunks: chunks(resp.into_body()),
+        chunks: resp.into_body(),
     });
     Ok(Fetched::Object { meta, body })
 }
@@ -282,12 +282,6 @@ fn object_meta(headers: &HeaderMap, len: u64) -> Result<ObjectMeta, StoreError> 
     meta.content_type = header(headers, "content-type").map(str::to_owned);
     meta.cache_control = header(headers, "cache-control").map(str::to_owned);
     Ok(meta)
-}
-
-fn chunks(body: Incoming) -> ChunkStream {
-    body.into_data_stream()
-        .map(|r| r.map_err(|e| StoreError::Interrupted(e.to_string())))
-        .boxed()
 }
 
 /// `bytes first-last/len`.
@@ -312,7 +306,7 @@ fn parse_etag(raw: Option<&str>) -> Result<EntityTag, StoreError> {
 }
 
 /// The one place S3 error answers become store errors.
-async fn classify(resp: Response<Incoming>, key: &str) -> StoreError {
+async fn classify(resp: Response<ChunkStream>, key: &str) -> StoreError {
     let (status, code) = rest::error_code(resp).await;
     error_for(status.as_u16(), code.as_deref(), key)
 }

@@ -8,21 +8,14 @@
 //! own signer) in its tests.
 
 use super::sigv4::{Secret, Signer};
+use super::wire::{self, Pool};
 use super::StoreError;
+use crate::store::ChunkStream;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
-use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Empty, Limited};
-use hyper::body::Incoming;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use http::{HeaderMap, Method, Response, StatusCode};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-type Https = hyper_rustls::HttpsConnector<HttpConnector>;
-
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Until the response head arrives; the body has its own idle timeout (crate::body).
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 const ATTEMPTS: u32 = 3;
@@ -34,7 +27,8 @@ const REFRESH_MARGIN: Duration = Duration::from_secs(300);
 /// virtual-hosted `https://bucket.s3.region.amazonaws.com`), without a trailing slash.
 #[derive(Debug)]
 pub(super) struct Rest {
-    http: Client<Https, Empty<Bytes>>,
+    /// `Err` for a base that is no usable URL: every request then fails with why.
+    pool: Result<Arc<Pool>, String>,
     base: String,
     /// The Host header and the path prefix (`/bucket` or empty) that `base` sends.
     host: String,
@@ -58,38 +52,17 @@ impl Rest {
         region: String,
         provider: Option<SharedCredentialsProvider>,
     ) -> Rest {
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(CONNECT_TIMEOUT));
-        http.set_nodelay(true);
-        let builder = hyper_rustls::HttpsConnectorBuilder::new();
-        let builder = match builder.with_native_roots() {
-            Ok(b) => b,
-            Err(e) => {
-                // Plain-HTTP endpoints still work; HTTPS fails per request with a TLS error.
-                tracing::warn!(cause = %e, "no system CA certificates: HTTPS to S3 will fail");
-                hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(
-                    rustls::ClientConfig::builder()
-                        .with_root_certificates(rustls::RootCertStore::empty())
-                        .with_no_client_auth(),
-                )
-            }
-        };
-        let connector = builder.https_or_http().enable_http1().wrap_connector(http);
-        let http = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build(connector);
-        let (host, path_prefix) = match http::Uri::try_from(base.as_str()) {
+        let uri = http::Uri::try_from(base.as_str()).map_err(|e| format!("S3 URL {base:?}: {e}"));
+        let (host, path_prefix) = match &uri {
             Ok(uri) => (
                 uri.authority()
                     .map_or_else(String::new, |a| a.as_str().to_owned()),
                 uri.path().trim_end_matches('/').to_owned(),
             ),
-            // Requests to a base that is no URI fail one by one with the parse error.
             Err(_) => (String::new(), String::new()),
         };
         Rest {
-            http,
+            pool: uri.and_then(|uri| Pool::new(&uri)).map(Arc::new),
             base,
             host,
             path_prefix,
@@ -109,23 +82,29 @@ impl Rest {
         )
     }
 
-    /// Sends a signed GET or HEAD for `key`, retrying transport failures and 5xx answers
-    /// (before any body byte was read, so a retry is always safe).
+    /// Sends a signed GET or HEAD for `key` with `headers`, retrying transport failures and
+    /// 5xx answers (before any body byte was read, so a retry is always safe).
     pub(super) async fn send(
         &self,
         method: Method,
         key: &str,
         headers: &HeaderMap,
-    ) -> Result<Response<Incoming>, StoreError> {
+    ) -> Result<Response<ChunkStream>, StoreError> {
+        let pool = self
+            .pool
+            .as_ref()
+            .map_err(|e| StoreError::Failed(e.clone()))?;
+        let head_request = method == Method::HEAD;
         let mut last = None;
         for attempt in 0..ATTEMPTS {
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
             }
-            let req = self.signed(method.clone(), key, headers).await?;
-            match tokio::time::timeout(ATTEMPT_TIMEOUT, self.http.request(req)).await {
+            let request = self.request_head(&method, key, headers).await?;
+            let exchange = pool.exchange(&request, head_request);
+            match tokio::time::timeout(ATTEMPT_TIMEOUT, exchange).await {
                 Err(_) => last = Some(StoreError::Timeout("no answer from S3 within 10 s".into())),
-                Ok(Err(e)) => last = Some(transport_error(&e)),
+                Ok(Err(e)) => last = Some(e),
                 Ok(Ok(resp)) if resp.status().is_server_error() && attempt + 1 < ATTEMPTS => {
                     last = Some(StoreError::Unavailable(format!(
                         "S3 answered {}",
@@ -138,49 +117,55 @@ impl Rest {
         Err(last.unwrap_or_else(|| StoreError::Failed("no attempt made".into())))
     }
 
-    async fn signed(
+    /// The request as written on the wire: request line, the signed headers, `headers`.
+    async fn request_head(
         &self,
-        method: Method,
+        method: &Method,
         key: &str,
         headers: &HeaderMap,
-    ) -> Result<Request<Empty<Bytes>>, StoreError> {
-        let encoded = encode_key(key);
-        let uri = format!("{}/{encoded}", self.base);
-        let mut req = Request::builder()
-            .method(method)
-            .uri(&uri)
-            .body(Empty::new())
-            .map_err(|e| StoreError::Failed(format!("request for {key:?}: {e}")))?;
-        *req.headers_mut() = headers.clone();
-        let h = req.headers_mut();
-        h.insert(
-            "x-amz-content-sha256",
-            HeaderValue::from_static("UNSIGNED-PAYLOAD"),
-        );
-        let Some(secret) = self.credentials().await? else {
-            return Ok(req); // anonymous access (public buckets, test servers)
-        };
-        let path = format!("{}/{encoded}", self.path_prefix);
-        let signed = self.signer.sign(
-            req.method().as_str(),
-            &self.host,
-            &path,
-            &secret,
-            SystemTime::now(),
-        );
-        let value = |v: &str| {
-            HeaderValue::from_str(v)
-                .map_err(|_| StoreError::Failed("credentials are not a header value".into()))
-        };
-        let h = req.headers_mut();
-        // The Host header is the one signed, whatever the client would derive.
-        h.insert(http::header::HOST, value(&self.host)?);
-        h.insert("x-amz-date", value(&signed.amz_date)?);
-        if let Some(token) = &signed.security_token {
-            h.insert("x-amz-security-token", value(token.trim())?);
+    ) -> Result<Vec<u8>, StoreError> {
+        let mut path = String::with_capacity(self.path_prefix.len() + key.len() + 16);
+        path.push_str(&self.path_prefix);
+        path.push('/');
+        encode_key_into(key, &mut path);
+        let mut out = Vec::with_capacity(512 + path.len());
+        out.extend_from_slice(method.as_str().as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(path.as_bytes());
+        out.extend_from_slice(b" HTTP/1.1\r\nhost: ");
+        out.extend_from_slice(self.host.as_bytes());
+        out.extend_from_slice(b"\r\nx-amz-content-sha256: UNSIGNED-PAYLOAD\r\n");
+        if let Some(secret) = self.credentials().await? {
+            let signed = self.signer.sign(
+                method.as_str(),
+                &self.host,
+                &path,
+                &secret,
+                SystemTime::now(),
+            );
+            let token = signed.security_token.as_deref().map(str::trim);
+            let fields = [
+                Some(("x-amz-date", signed.amz_date.as_str())),
+                token.map(|t| ("x-amz-security-token", t)),
+                Some(("authorization", signed.authorization.as_str())),
+            ];
+            for (name, value) in fields.into_iter().flatten() {
+                if !value
+                    .bytes()
+                    .all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
+                {
+                    return Err(StoreError::Failed(
+                        "credentials are not a header value".into(),
+                    ));
+                }
+                push_field(&mut out, name, value.as_bytes());
+            }
+        } // else anonymous access (public buckets, test servers)
+        for (name, value) in headers {
+            push_field(&mut out, name.as_str(), value.as_bytes());
         }
-        h.insert(http::header::AUTHORIZATION, value(&signed.authorization)?);
-        Ok(req)
+        out.extend_from_slice(b"\r\n");
+        Ok(out)
     }
 
     async fn credentials(&self) -> Result<Option<Arc<Secret>>, StoreError> {
@@ -221,27 +206,20 @@ impl Rest {
     }
 }
 
-/// A request that got no answer: a timeout (504 upstream) or an unreachable store (502).
-fn transport_error(e: &hyper_util::client::legacy::Error) -> StoreError {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = source {
-        if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            if io.kind() == std::io::ErrorKind::TimedOut {
-                return StoreError::Timeout(format!("connecting to S3: {io}"));
-            }
-        }
-        source = err.source();
-    }
-    StoreError::Failed(format!("S3 unreachable: {e:?}"))
+fn push_field(out: &mut Vec<u8>, name: &str, value: &[u8]) {
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
 }
 
 /// Reads an error answer's `<Code>` (bounded: an error body is a few hundred bytes).
-pub(super) async fn error_code(resp: Response<Incoming>) -> (StatusCode, Option<String>) {
+pub(super) async fn error_code(resp: Response<ChunkStream>) -> (StatusCode, Option<String>) {
     let status = resp.status();
-    let body = Limited::new(resp.into_body(), 64 * 1024).collect().await;
-    let code = body.ok().and_then(|b| {
-        let text = String::from_utf8_lossy(&b.to_bytes()).into_owned();
-        let start = text.find("<Code>")? + "<Code>".len();
+    let body = wire::read_bounded(resp.into_body(), 64 * 1024).await;
+    let text = String::from_utf8_lossy(&body);
+    let code = text.find("<Code>").and_then(|at| {
+        let start = at + "<Code>".len();
         let end = start + text[start..].find("</Code>")?;
         Some(text[start..end].to_owned())
     });
@@ -249,15 +227,26 @@ pub(super) async fn error_code(resp: Response<Incoming>) -> (StatusCode, Option<
 }
 
 /// URI-encodes a key for S3: every byte but unreserved characters and `/`.
+#[cfg(test)]
 pub(super) fn encode_key(key: &str) -> String {
     let mut out = String::with_capacity(key.len() + 8);
+    encode_key_into(key, &mut out);
+    out
+}
+
+/// [`encode_key`], appended to `out`.
+fn encode_key_into(key: &str, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for b in key.bytes() {
         match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
                 out.push(b as char)
             }
-            _ => out.push_str(&format!("%{b:02X}")),
+            _ => {
+                out.push('%');
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 15)]));
+            }
         }
     }
-    out
 }

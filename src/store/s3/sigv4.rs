@@ -9,7 +9,6 @@
 
 use hmac::{KeyInit, Mac};
 use sha2::{Digest, Sha256};
-use std::fmt::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -31,12 +30,21 @@ pub(super) struct Secret {
     pub(super) session_token: Option<String>,
 }
 
-/// A signing key for one day, region and secret.
-#[derive(Debug)]
+/// A signing key for one day, region and secret, already absorbed into an HMAC state, and
+/// the credential scope it signs for.
 struct DayKey {
     day: String,
     secret: String,
-    key: [u8; 32],
+    scope: String,
+    mac: HmacSha256,
+}
+
+impl std::fmt::Debug for DayKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DayKey")
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Signs requests for one region and service, caching the day's signing key.
@@ -71,32 +79,48 @@ impl Signer {
         time: SystemTime,
     ) -> SignedHeaders {
         let amz_date = amz_date(time);
-        let day = &amz_date[..8];
+        let key = self.day_key(&amz_date[..8], &secret.secret_access_key);
         let signed_names = match secret.session_token {
             Some(_) => "host;x-amz-content-sha256;x-amz-date;x-amz-security-token",
             None => "host;x-amz-content-sha256;x-amz-date",
         };
-        let mut canonical = String::with_capacity(256 + path.len());
-        let _ = write!(
-            canonical,
-            "{method}\n{path}\n\nhost:{host}\nx-amz-content-sha256:UNSIGNED-PAYLOAD\nx-amz-date:{amz_date}\n"
-        );
-        if let Some(token) = &secret.session_token {
-            let _ = writeln!(canonical, "x-amz-security-token:{}", token.trim());
+        // The canonical request goes straight into the hash, piece by piece.
+        let mut canonical = Sha256::new();
+        for part in [method, "\n", path, "\n\nhost:", host] {
+            canonical.update(part.as_bytes());
         }
-        let _ = write!(canonical, "\n{signed_names}\nUNSIGNED-PAYLOAD");
-        let scope = format!("{day}/{}/{}/aws4_request", self.region, self.service);
-        let string_to_sign = format!(
-            "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
-            hex::encode(Sha256::digest(canonical.as_bytes()))
-        );
-        let key = self.day_key(day, &secret.secret_access_key);
-        let signature = hex::encode(hmac(&key.key, string_to_sign.as_bytes()));
+        canonical.update(b"\nx-amz-content-sha256:UNSIGNED-PAYLOAD\nx-amz-date:");
+        canonical.update(amz_date.as_bytes());
+        canonical.update(b"\n");
+        if let Some(token) = &secret.session_token {
+            canonical.update(b"x-amz-security-token:");
+            canonical.update(token.trim().as_bytes());
+            canonical.update(b"\n");
+        }
+        canonical.update(b"\n");
+        canonical.update(signed_names.as_bytes());
+        canonical.update(b"\nUNSIGNED-PAYLOAD");
+        let mut mac = key.mac.clone();
+        for part in ["AWS4-HMAC-SHA256\n", &amz_date, "\n", &key.scope, "\n"] {
+            mac.update(part.as_bytes());
+        }
+        mac.update(&hex32(&canonical.finalize().into()));
+        let signature = hex32(&mac.finalize().into_bytes().into());
+        let mut authorization = String::with_capacity(200 + secret.access_key_id.len());
+        for part in [
+            "AWS4-HMAC-SHA256 Credential=",
+            &secret.access_key_id,
+            "/",
+            &key.scope,
+            ", SignedHeaders=",
+            signed_names,
+            ", Signature=",
+        ] {
+            authorization.push_str(part);
+        }
+        authorization.extend(signature.iter().map(|&b| char::from(b)));
         SignedHeaders {
-            authorization: format!(
-                "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={signed_names}, Signature={signature}",
-                secret.access_key_id
-            ),
+            authorization,
             security_token: secret.session_token.clone(),
             amz_date,
         }
@@ -112,10 +136,13 @@ impl Signer {
         let k = hmac(format!("AWS4{secret}").as_bytes(), day.as_bytes());
         let k = hmac(&k, self.region.as_bytes());
         let k = hmac(&k, self.service.as_bytes());
+        let k = hmac(&k, b"aws4_request");
         let key = Arc::new(DayKey {
             day: day.to_owned(),
             secret: secret.to_owned(),
-            key: hmac(&k, b"aws4_request"),
+            scope: format!("{day}/{}/{}/aws4_request", self.region, self.service),
+            // HMAC takes keys of any length, so this cannot fail.
+            mac: HmacSha256::new_from_slice(&k).unwrap_or_else(|_| unreachable!()),
         });
         *slot = Some(Arc::clone(&key));
         key
@@ -127,6 +154,17 @@ fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
     let mut mac = <HmacSha256 as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
     mac.update(data);
     mac.finalize().into_bytes().into()
+}
+
+/// Lower-case hex of a SHA-256 value.
+fn hex32(bytes: &[u8; 32]) -> [u8; 64] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0; 64];
+    for (i, b) in bytes.iter().enumerate() {
+        out[2 * i] = HEX[usize::from(b >> 4)];
+        out[2 * i + 1] = HEX[usize::from(b & 15)];
+    }
+    out
 }
 
 /// `YYYYMMDDTHHMMSSZ` in UTC.
