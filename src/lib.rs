@@ -24,7 +24,7 @@
 //! - [`response`]: outcome to `http::Response`; the one error-to-status mapping.
 //! - [`transform`]: on-the-fly resize and format conversion: query parsing, JPEG header probe
 //!   and output geometry (pure), then decode (mozjpeg with DCT scaling; `image` for PNG, GIF,
-//!   WebP), resize (fast_image_resize), orientation, encode (libwebp, mozjpeg, png).
+//!   WebP), resize (fast_image_resize), orientation, encode (libwebp, mozjpeg, png, ravif).
 //! - [`service`]: [`Origin`], the pipeline (`service/transformed.rs`: its transform branch);
 //!   [`cors`], [`config`]: its settings.
 //! - [`server`]: the hyper transport (`serve` runs one per worker thread on SO_REUSEPORT

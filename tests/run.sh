@@ -6,7 +6,8 @@
 #   cargo-lambda (cargo install --locked, pinned; ~17 min to build on 2 cores, once)
 #   moto, cfn-lint (pip into .venv, pinned)
 #   node         (apt-get nodejs) for the CloudFront Function tests
-#   nasm         (apt-get) for the JPEG codec's SIMD
+#   nasm         (apt-get) for the JPEG codec's SIMD and rav1e's (AVIF) assembly
+#   avifdec      (apt-get libavif-bin) to decode the AVIF answers in tests/transforms.rs
 # Extra arguments go to `cargo test` (e.g. `tests/run.sh --test conformance`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,8 +28,10 @@ CFN_LINT=${CFN_LINT:-$(python_tool cfn-lint "cfn-lint==$CFN_LINT_VERSION")}
 
 NODE=$(apt_tool node nodejs)
 # mozjpeg-sys assembles libjpeg-turbo's SIMD with nasm; without it the build only warns and
-# the transforms run several times slower.
+# the transforms run several times slower. rav1e's build fails without it.
 apt_tool nasm nasm >/dev/null
+# libavif's decoder (dav1d), independent of the rav1e encoder under test.
+AVIFDEC=${AVIFDEC:-$(apt_tool avifdec libavif-bin)}
 
 say "deploy/: cfn-lint $("$CFN_LINT" --version) and the CloudFront Function's node tests"
 "$CFN_LINT" deploy/template.yaml
@@ -37,8 +40,8 @@ say "deploy/: cfn-lint $("$CFN_LINT" --version) and the CloudFront Function's no
 say "loadtest/harness: unit tests of the load test's arithmetic"
 python3 -m unittest discover -s loadtest/harness
 
-export S3S_FS MOTO_SERVER CARGO_LAMBDA
-say "s3s-fs: $S3S_FS; cargo-lambda: $CARGO_LAMBDA; moto: $MOTO_SERVER"
+export S3S_FS MOTO_SERVER CARGO_LAMBDA AVIFDEC
+say "s3s-fs: $S3S_FS; cargo-lambda: $CARGO_LAMBDA; moto: $MOTO_SERVER; avifdec: $AVIFDEC"
 # Release profile: the tests measure memory and move GiBs, and the dependencies are then
 # shared with `cargo build --release`.
 exec cargo test --release "$@"

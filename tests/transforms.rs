@@ -1,8 +1,9 @@
 //! On-the-fly resize and format conversion (issue 5) through the real binary over TCP, with
 //! fixtures generated here (tests/common/images.rs) and every answer decoded:
 //! - each source format (baseline and progressive JPEG, PNG with and without alpha, WebP,
-//!   GIF's first frame) to each output format (WebP, JPEG, PNG): magic bytes, decoder,
-//!   dimensions, similarity to a Lanczos3 reference;
+//!   GIF's first frame) to each output format (WebP, JPEG, PNG, AVIF): magic bytes, decoder,
+//!   dimensions, similarity to a Lanczos3 reference (alpha included);
+//! - AVIF switched on and off, its negotiation and default quality (transforms/avif.rs);
 //! - fit modes and rounding; `format=auto` by Accept and source, with `Vary: Accept`;
 //! - headers: Content-Type/Length, strong ETag per variant and source, Last-Modified,
 //!   Cache-Control, 304, HEAD, canonical parameters, Range ignored on outputs; no parameters =
@@ -11,6 +12,8 @@
 //! - EXIF orientation applied and stripped; operator flags; queue timeout 503;
 //! - peak RSS of a fresh server for 100 MP and 24 MP JPEGs; the Lambda path in both modes.
 
+#[path = "transforms/avif.rs"]
+mod avif;
 mod common;
 #[path = "common/images.rs"]
 mod images;
@@ -41,12 +44,12 @@ async fn every_source_format_to_every_output_format() {
             assert_eq!(jpeg_sof(bytes), (*sof, 600, 400), "fixture {name}");
         }
     }
-    let s = site(&sources.clone().map(|(n, b, _)| (n, b)), &[]);
+    let s = site(&sources.clone().map(|(n, b, _)| (n, b)), &avif::AVIF_ON);
     for (name, bytes, _) in &sources {
         // The reference is what a decoder independent of the server sees (GIF: frame 1).
         let src = image::load_from_memory(bytes).expect("fixture decodes");
         let want = reference(&src, 200, 133);
-        for format in ["webp", "jpeg", "png"] {
+        for format in ["webp", "jpeg", "png", "avif"] {
             let path = format!("/{name}?w=200&format={format}");
             let out = s.image(&path, None, format).await;
             assert_eq!((out.width(), out.height()), (200, 133), "{path}");
@@ -473,7 +476,13 @@ async fn widths_formats_and_no_transforms_flags() {
     );
     let out = s.image("/p.jpg?w=320&format=webp", None, "webp").await;
     assert_eq!((out.width(), out.height()), (320, 240));
-    for bad in ["w=300", "w=161", "w=800", "format=png&w=160"] {
+    for bad in [
+        "w=300",
+        "w=161",
+        "w=800",
+        "format=png&w=160",
+        "format=avif&w=160",
+    ] {
         assert_refused(
             &s.get(&format!("/p.jpg?{bad}")).await,
             400,
@@ -589,7 +598,7 @@ async fn memory_100_mp_jpeg_to_webp_under_200_mib() {
     large_jpeg(
         (12240, 8160),
         false,
-        "w=400&format=webp",
+        (&[], "w=400&format=webp"),
         Some(("webp", 400, 267)),
         200,
     )
@@ -601,7 +610,7 @@ async fn memory_24_mp_jpeg_to_jpeg_under_128_mib() {
     large_jpeg(
         (6000, 4000),
         false,
-        "w=1280&format=jpeg",
+        (&[], "w=1280&format=jpeg"),
         Some(("jpeg", 1280, 853)),
         128,
     )
@@ -611,7 +620,7 @@ async fn memory_24_mp_jpeg_to_jpeg_under_128_mib() {
 /// Its coefficient buffers alone (~300 MB at 4:2:0) exceed any budget that fits 200 MiB.
 #[tokio::test(flavor = "multi_thread")]
 async fn memory_100_mp_progressive_jpeg_refused_quickly() {
-    large_jpeg((12240, 8160), true, "w=400&format=webp", None, 200).await;
+    large_jpeg((12240, 8160), true, (&[], "w=400&format=webp"), None, 200).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -627,30 +636,38 @@ async fn lambda_transforms_in_both_invoke_modes() {
             .env("IMGORIGIN_INVOKE_MODE", mode)
             .env("IMGORIGIN_BUCKET", BUCKET)
             .env("IMGORIGIN_ENDPOINT", backend.endpoint())
+            .env("IMGORIGIN_FORMATS", "avif,webp,jpeg,png")
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("start imgorigin");
-        let post = api
-            .invoke(event_with_query(
-                "GET",
-                "/photo.jpg",
-                "w=200&format=webp",
-                &[],
-            ))
-            .await;
+        let mut posts = Vec::new();
+        for (query, accept) in [("w=200&format=webp", None), ("w=200", Some("image/avif"))] {
+            let headers: Vec<(&str, &str)> = accept.map(|a| ("accept", a)).into_iter().collect();
+            let event = event_with_query("GET", "/photo.jpg", query, &headers);
+            posts.push((query, api.invoke(event).await));
+        }
         let _ = child.kill();
         let _ = child.wait();
-        let (json, body) = post.answer(mode);
-        assert_eq!(json["statusCode"], 200, "{mode}: {json}");
-        assert_eq!(json["headers"]["content-type"], "image/webp", "{mode}");
-        if mode == "buffered" {
+        for ((query, post), format) in posts.iter().zip(["webp", "avif"]) {
+            let what = format!("{mode} {query}");
+            let (json, body) = post.answer(mode);
+            assert_eq!(json["statusCode"], 200, "{what}: {json}");
+            assert_eq!(json["headers"]["content-type"], mime(format), "{what}");
+            if mode == "buffered" {
+                assert_eq!(
+                    json["isBase64Encoded"].as_bool(),
+                    Some(true),
+                    "buffered binary body"
+                );
+            }
+            let vary = json["headers"]["vary"].as_str();
             assert_eq!(
-                json["isBase64Encoded"].as_bool(),
-                Some(true),
-                "buffered binary body"
+                vary == Some("Accept"),
+                format == "avif",
+                "{what}: Vary {vary:?}"
             );
+            let out = decode_as(&body, format);
+            assert_eq!((out.width(), out.height()), (200, 133), "{what}");
         }
-        let out = decode_as(&body, "webp");
-        assert_eq!((out.width(), out.height()), (200, 133), "{mode}");
     }
 }

@@ -27,13 +27,13 @@ function functionCode() {
 // cloudfront-js-2.0 gives `import cf from 'cloudfront'` and `import crypto from 'crypto'`;
 // node has no 'cloudfront' module, so the imports are replaced by a stub that records the
 // origin selection and serves the KeyValueStore from `kvs`, and by node's crypto. The stack
-// parameter is substituted as CloudFormation's !Sub would. `nowSeconds` fixes Date.now().
-function load({ signedPrefixes = '', kvs = {}, nowSeconds } = {}) {
+// parameters are substituted as CloudFormation's !Sub would. `nowSeconds` fixes Date.now().
+function load({ signedPrefixes = '', avif = 'false', kvs = {}, nowSeconds } = {}) {
   const code = functionCode();
   assert.match(code, /^import cf from 'cloudfront';$/m);
   assert.match(code, /^import crypto from 'crypto';$/m);
   const placeholders = code.match(/\$\{[^}]*\}/g);
-  assert.deepEqual(placeholders, ['${SignedPrefixes}'], 'the only !Sub placeholder');
+  assert.deepEqual(placeholders, ['${SignedPrefixes}', '${Avif}'], 'the only !Sub placeholders');
   const calls = [];
   const cf = {
     selectRequestOriginById: (id) => calls.push(id),
@@ -51,7 +51,8 @@ function load({ signedPrefixes = '', kvs = {}, nowSeconds } = {}) {
   const source = code
     .replace(/^import cf from 'cloudfront';$/m, '')
     .replace(/^import crypto from 'crypto';$/m, '')
-    .replace('${SignedPrefixes}', signedPrefixes);
+    .replace('${SignedPrefixes}', signedPrefixes)
+    .replace('${Avif}', avif);
   vm.runInContext(source, context);
   return { handler: context.handler, calls };
 }
@@ -209,6 +210,43 @@ test('Accept is normalised for the cache key', async () => {
     await handler(ev);
     assert.equal(ev.request.headers.accept.value, expect, `${accept} ${query}`);
   }
+});
+
+// With the Avif parameter on, AVIF is a third class ahead of WebP, exactly as the origin's
+// negotiation with IMGORIGIN_FORMATS=avif,... picks it; off, an AVIF Accept is WebP or nothing.
+test('Accept is normalised to image/avif only when Avif is on', async () => {
+  const chrome = 'image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8';
+  const cases = [
+    // [accept, query, with Avif=true, with Avif=false]
+    [chrome, 'w=400', 'image/avif', 'image/webp'],
+    ['image/avif', 'w=400&format=auto', 'image/avif', '*/*'],
+    ['Image/AVIF;q=0.1', 'h=10', 'image/avif', '*/*'],
+    ['image/avif;q=0,image/webp', 'w=400', 'image/webp', 'image/webp'],
+    ['image/webp', 'w=400', 'image/webp', 'image/webp'],
+    ['image/*,*/*', 'w=400', '*/*', '*/*'],
+    [chrome, 'w=400&format=avif', '*/*', '*/*'],
+    [chrome, 'w=400&format=webp', '*/*', '*/*'],
+    [chrome, '', '*/*', '*/*'],
+  ];
+  for (const avif of ['true', 'false']) {
+    const { handler } = load({ avif });
+    for (const [accept, query, on, off] of cases) {
+      const ev = event('GET', { accept }, '/a.jpg', query);
+      await handler(ev);
+      const expect = avif === 'true' ? on : off;
+      assert.equal(ev.request.headers.accept.value, expect, `Avif=${avif} ${accept} ${query}`);
+    }
+  }
+});
+
+// One switch for the edge and the origin: the functions offer AVIF exactly when the router
+// keys on it.
+test('the Avif parameter sets both functions\' formats', () => {
+  assert.match(template, /^  Avif:\n    Type: String\n    Default: "false"\n    AllowedValues: \["false", "true"\]$/m);
+  assert.match(template, /^  AvifEnabled: !Equals \[!Ref Avif, "true"\]$/m);
+  const formats = template.match(/^ {10}IMGORIGIN_FORMATS: .*$/gm);
+  assert.deepEqual(formats, Array(2).fill(
+    '          IMGORIGIN_FORMATS: !If [AvifEnabled, "avif,webp,jpeg,png", "webp,jpeg,png"]'));
 });
 
 test('the cache policy keys on the transform parameters and Accept only', () => {

@@ -151,10 +151,8 @@ fn output_etag(
     limits: &crate::transform::Limits,
 ) -> EntityTag {
     let format = match params.format {
-        FormatChoice::Fixed(f) => f.name(),
-        FormatChoice::Auto => {
-            auto_preference(headers, &limits.formats).map_or("auto", |f| f.name())
-        }
+        FormatChoice::Fixed(f) => Some(f),
+        FormatChoice::Auto => auto_preference(headers, &limits.formats),
     };
     let mut h = Sha256::new();
     for part in [

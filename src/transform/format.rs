@@ -128,3 +128,73 @@ fn zero_weight(param: &str) -> bool {
     };
     name.trim().eq_ignore_ascii_case("q") && value.trim().parse::<f32>().is_ok_and(|q| q <= 0.0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Format::{Avif, Gif, Jpeg, Png, Webp};
+
+    const CHROME: &str = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8";
+    const ALL: [Format; 4] = [Avif, Webp, Jpeg, Png];
+    const NO_AVIF: [Format; 3] = [Webp, Jpeg, Png];
+
+    fn accept(value: Option<&str>) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        if let Some(v) = value {
+            headers.insert(http::header::ACCEPT, v.parse().expect("header value"));
+        }
+        headers
+    }
+
+    #[test]
+    fn auto_picks_avif_only_when_enabled_and_accepted() {
+        // (Accept, enabled, source, alpha) -> output
+        type Case<'a> = (Option<&'a str>, &'a [Format], Format, bool, Format);
+        let cases: [Case; 14] = [
+            (Some(CHROME), &ALL, Jpeg, false, Avif),
+            (Some(CHROME), &NO_AVIF, Jpeg, false, Webp),
+            (Some("image/avif"), &ALL, Png, true, Avif),
+            (Some("image/avif"), &NO_AVIF, Jpeg, false, Jpeg),
+            (Some("IMAGE/AVIF ; q=0.5"), &ALL, Jpeg, false, Avif),
+            // Refused, or only through wildcards: the next choice.
+            (Some("image/avif;q=0,image/webp"), &ALL, Jpeg, false, Webp),
+            (Some("image/avif;q=0.0"), &ALL, Png, false, Png),
+            (Some("image/*,*/*"), &ALL, Jpeg, false, Jpeg),
+            (None, &ALL, Gif, true, Png),
+            (None, &ALL, Gif, false, Jpeg),
+            (Some("text/html"), &ALL, Webp, false, Jpeg),
+            (Some("image/webp"), &[Avif, Jpeg], Jpeg, false, Jpeg),
+            (Some("image/avif"), &[Avif], Jpeg, false, Avif),
+            (Some("image/webp,image/avif;q=0.1"), &ALL, Jpeg, false, Avif),
+        ];
+        for (value, enabled, source, alpha, want) in cases {
+            let got = negotiate(FormatChoice::Auto, &accept(value), source, alpha, enabled);
+            assert_eq!(
+                got, want,
+                "Accept {value:?}, enabled {enabled:?}, {source:?}"
+            );
+        }
+        // Accept split over two lines counts as one list.
+        let mut two = accept(Some("text/html"));
+        two.append(http::header::ACCEPT, "image/avif".parse().expect("value"));
+        assert_eq!(
+            auto_preference(&two, &ALL),
+            Some(Avif),
+            "second Accept line"
+        );
+    }
+
+    #[test]
+    fn a_fixed_format_ignores_accept() {
+        for f in [Avif, Webp, Jpeg, Png] {
+            let got = negotiate(
+                FormatChoice::Fixed(f),
+                &accept(Some(CHROME)),
+                Jpeg,
+                false,
+                &ALL,
+            );
+            assert_eq!(got, f);
+        }
+    }
+}

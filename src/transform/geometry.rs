@@ -97,7 +97,7 @@ mod tests {
             height: h,
             fit,
             format: FormatChoice::Auto,
-            quality: 80,
+            quality: None,
         }
     }
 

@@ -13,10 +13,10 @@ pub mod orient;
 pub mod params;
 pub mod probe;
 
-use format::Format;
+use format::{Format, FormatChoice};
 use geometry::Geometry;
 use http::HeaderMap;
-pub use limits::Limits;
+pub use limits::{Limits, AVIF_MAX_DIMENSION};
 pub use params::{ParamError, Params};
 
 /// Why a transform did not produce an image.
@@ -84,42 +84,19 @@ pub fn render(
 ) -> Result<Rendered, TransformError> {
     let kind = Format::sniff(source)
         .ok_or_else(|| TransformError::Unsupported("unrecognised format".into()))?;
-    let pixels = match kind {
-        Format::Jpeg => {
-            let header = decode::jpeg_header(source, limits.max_pixels)?;
-            let g = geometry::plan(
-                header.width,
-                header.height,
-                header.orientation,
-                params,
-                limits.max_dimension,
-            );
-            let mut px = decode::jpeg(source, header, g.numerator)?;
-            resize(&mut px, &g)?;
-            (px, g)
-        }
-        _ => {
-            let mut px = decode::other(source, kind, limits.max_pixels)?;
-            let g = geometry::plan(
-                px.width,
-                px.height,
-                px.orientation,
-                params,
-                limits.max_dimension,
-            );
-            resize(&mut px, &g)?;
-            (px, g)
-        }
+    let max_side = match params.format {
+        FormatChoice::Fixed(Format::Avif) => limits.max_dimension.min(AVIF_MAX_DIMENSION),
+        _ => limits.max_dimension,
     };
-    let (mut px, g) = pixels;
+    let (mut px, g) = decode_and_resize(source, kind, params, limits.max_pixels, max_side)?;
     orient::apply(&mut px);
-    let output = format::negotiate(
-        params.format,
-        headers,
-        kind,
-        px.channels == 4,
-        &limits.formats,
-    );
+    // `auto` does not shrink an image to make it AVIF: a larger one gets the next choice.
+    let (w, h) = g.canvas.unwrap_or((px.width, px.height));
+    let fits_avif = w.max(h) <= AVIF_MAX_DIMENSION;
+    let offered: Vec<Format> = (limits.formats.iter().copied())
+        .filter(|&f| f != Format::Avif || fits_avif)
+        .collect();
+    let output = format::negotiate(params.format, headers, kind, px.channels == 4, &offered);
     if let Some(canvas) = g.canvas {
         orient::pad(&mut px, canvas, output != Format::Jpeg);
     }
@@ -129,7 +106,7 @@ pub fn render(
         px.height,
         px.channels,
         output,
-        params.quality,
+        params.quality_for(output),
     )?;
     Ok(Rendered {
         bytes,
@@ -137,6 +114,32 @@ pub fn render(
         width: px.width,
         height: px.height,
     })
+}
+
+/// Decodes at the smallest scale the plan allows (JPEG) or whole (others), then resizes;
+/// no output side exceeds `max_side`.
+fn decode_and_resize(
+    source: &[u8],
+    kind: Format,
+    params: &Params,
+    max_pixels: u64,
+    max_side: u32,
+) -> Result<(decode::Pixels, Geometry), TransformError> {
+    let (mut px, g) = match kind {
+        Format::Jpeg => {
+            let header = decode::jpeg_header(source, max_pixels)?;
+            let (w, h, o) = (header.width, header.height, header.orientation);
+            let g = geometry::plan(w, h, o, params, max_side);
+            (decode::jpeg(source, header, g.numerator)?, g)
+        }
+        _ => {
+            let px = decode::other(source, kind, max_pixels)?;
+            let g = geometry::plan(px.width, px.height, px.orientation, params, max_side);
+            (px, g)
+        }
+    };
+    resize(&mut px, &g)?;
+    Ok((px, g))
 }
 
 /// Resizes in place to `g.resize` (Lanczos3, as sharp), cropping first for `fit=cover`.

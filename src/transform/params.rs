@@ -5,7 +5,7 @@
 //! here; the access rules decide about them.
 
 use super::format::{Format, FormatChoice};
-use super::limits::Limits;
+use super::limits::{Limits, AVIF_MAX_DIMENSION};
 
 /// How the image fits the `w` x `h` box (the CSS `object-fit` / sharp names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,8 +42,9 @@ pub struct Params {
     pub fit: Fit,
     /// Output format, or `auto` (Accept negotiation).
     pub format: FormatChoice,
-    /// Encoder quality 1-100 (lossy formats).
-    pub quality: u8,
+    /// Encoder quality 1-100 (lossy formats) as given; `None` takes the output format's
+    /// default ([`default_quality`]).
+    pub quality: Option<u8>,
 }
 
 /// A transform parameter the client must fix: answered 400 with this text.
@@ -69,13 +70,29 @@ pub enum ParamError {
     /// Unknown or disabled `format` value.
     #[error("format must be one of {0}")]
     Format(String),
+    /// A side over the AVIF cap with `format=avif` (`auto` picks another format instead).
+    #[error("w and h must be at most {0} with format=avif")]
+    AvifSize(u32),
 }
 
 /// The names this module owns; the signing code lists them too.
 pub const NAMES: [&str; 5] = ["w", "h", "fit", "format", "q"];
 
-/// Default encoder quality, as sharp's.
+/// Default encoder quality of JPEG and WebP, as sharp's.
 pub const DEFAULT_QUALITY: u8 = 80;
+
+/// Default AVIF quality on ravif's scale: AV1 quantizer index 128, the one sharp's AVIF
+/// default (q50, libheif's cq-level 32) gives, and about the SSIM of WebP at
+/// [`DEFAULT_QUALITY`] (README "Transforms"). The scales of the formats do not line up.
+pub const DEFAULT_AVIF_QUALITY: u8 = 75;
+
+/// The quality an encoder of `format` uses when the query gives none.
+pub fn default_quality(format: Format) -> u8 {
+    match format {
+        Format::Avif => DEFAULT_AVIF_QUALITY,
+        _ => DEFAULT_QUALITY,
+    }
+}
 
 /// Parses the transform parameters of `query` (raw, percent-encoded). `None` when it holds
 /// none of them: the object is served as is.
@@ -122,17 +139,10 @@ pub fn parse(query: Option<&str>, limits: &Limits) -> Result<Option<Params>, Par
         (Some(_), Some(_)) => fit,
         _ => Fit::Inside,
     };
-    let format = match format {
-        None | Some("auto") => FormatChoice::Auto,
-        Some(name) => match Format::from_name(name).filter(|f| limits.formats.contains(f)) {
-            Some(f) => FormatChoice::Fixed(f),
-            None => return Err(ParamError::Format(limits.format_list())),
-        },
-    };
-    let quality = match q {
-        None => DEFAULT_QUALITY,
-        Some(v) => number(v, "q", 100)? as u8,
-    };
+    let format = output_format(format, [width, height], limits)?;
+    let quality = q
+        .map(|v| number(v, "q", 100).map(|n| n as u8))
+        .transpose()?;
     Ok(Some(Params {
         width,
         height,
@@ -140,6 +150,30 @@ pub fn parse(query: Option<&str>, limits: &Limits) -> Result<Option<Params>, Par
         format,
         quality,
     }))
+}
+
+/// The `format` value: `auto`, or an enabled output format; `avif` with no side over
+/// [`AVIF_MAX_DIMENSION`].
+fn output_format(
+    value: Option<&str>,
+    sides: [Option<u32>; 2],
+    limits: &Limits,
+) -> Result<FormatChoice, ParamError> {
+    let name = match value {
+        None | Some("auto") => return Ok(FormatChoice::Auto),
+        Some(name) => name,
+    };
+    let format = Format::from_name(name)
+        .filter(|f| limits.formats.contains(f))
+        .ok_or_else(|| ParamError::Format(limits.format_list()))?;
+    let too_big = sides
+        .into_iter()
+        .flatten()
+        .any(|side| side > AVIF_MAX_DIMENSION);
+    if format == Format::Avif && too_big {
+        return Err(ParamError::AvifSize(AVIF_MAX_DIMENSION));
+    }
+    Ok(FormatChoice::Fixed(format))
 }
 
 /// 1..=max, digits only (no sign, no leading zero, no spaces).
@@ -155,18 +189,28 @@ fn number(v: &str, name: &'static str, max: u32) -> Result<u32, ParamError> {
 }
 
 impl Params {
+    /// The encoder quality for output in `format`.
+    pub fn quality_for(&self, format: Format) -> u8 {
+        self.quality.unwrap_or_else(|| default_quality(format))
+    }
+
     /// The canonical form once the output format is known: the same image always gets the
-    /// same string, whatever order or defaults the query used.
-    /// `format` is the output format's name, or a token for what `auto` will pick.
-    pub fn canonical(&self, format: &str) -> String {
+    /// same string, whatever order or defaults the query used. `format` is the output
+    /// format, or `None` for an `auto` that falls back to the source's format (JPEG or PNG,
+    /// whose default quality is the same).
+    pub fn canonical(&self, format: Option<Format>) -> String {
         let side = |v: Option<u32>| v.map_or_else(String::new, |n| n.to_string());
+        let quality = match format {
+            Some(f) => self.quality_for(f),
+            None => self.quality.unwrap_or(DEFAULT_QUALITY),
+        };
         format!(
             "w={}&h={}&fit={}&format={}&q={}",
             side(self.width),
             side(self.height),
             self.fit.as_str(),
-            format,
-            self.quality
+            format.map_or("auto", Format::name),
+            quality
         )
     }
 }

@@ -2,7 +2,13 @@ use super::*;
 use crate::transform::format::{Format, FormatChoice};
 use proptest::prelude::*;
 
-fn p(w: Option<u32>, h: Option<u32>, fit: Fit, format: FormatChoice, quality: u8) -> Params {
+fn p(
+    w: Option<u32>,
+    h: Option<u32>,
+    fit: Fit,
+    format: FormatChoice,
+    quality: Option<u8>,
+) -> Params {
     Params {
         width: w,
         height: h,
@@ -19,19 +25,19 @@ fn parses_the_query() {
     let ok = [
         ("", None),
         ("v=3&sig=abc", None),
-        ("w=400", Some(p(Some(400), None, Fit::Inside, auto, 80))),
+        ("w=400", Some(p(Some(400), None, Fit::Inside, auto, None))),
         (
             "h=300&q=55",
-            Some(p(None, Some(300), Fit::Inside, auto, 55)),
+            Some(p(None, Some(300), Fit::Inside, auto, Some(55))),
         ),
         (
             "w=10&h=20&fit=cover",
-            Some(p(Some(10), Some(20), Fit::Cover, auto, 80)),
+            Some(p(Some(10), Some(20), Fit::Cover, auto, None)),
         ),
         // One side: every fit is the same image, named once.
         (
             "w=10&fit=fill",
-            Some(p(Some(10), None, Fit::Inside, auto, 80)),
+            Some(p(Some(10), None, Fit::Inside, auto, None)),
         ),
         (
             "format=jpg",
@@ -40,14 +46,17 @@ fn parses_the_query() {
                 None,
                 Fit::Inside,
                 FormatChoice::Fixed(Format::Jpeg),
-                80,
+                None,
             )),
         ),
         (
             "format=auto&w=4096",
-            Some(p(Some(4096), None, Fit::Inside, auto, 80)),
+            Some(p(Some(4096), None, Fit::Inside, auto, None)),
         ),
-        ("q=100&q2=7", Some(p(None, None, Fit::Inside, auto, 100))),
+        (
+            "q=100&q2=7",
+            Some(p(None, None, Fit::Inside, auto, Some(100))),
+        ),
     ];
     for (query, expect) in ok {
         assert_eq!(parse(Some(query), &l), Ok(expect), "{query}");
@@ -90,6 +99,33 @@ fn operator_limits() {
     );
     assert!(parse(Some("format=webp"), &l).is_err());
     assert!(parse(Some("format=jpeg"), &l).is_ok());
+    assert_eq!(
+        parse(Some("format=avif"), &l),
+        Err(ParamError::Format("auto, jpeg".into())),
+        "AVIF not enabled"
+    );
+    let avif = Limits {
+        formats: vec![Format::Avif, Format::Webp],
+        ..Limits::default()
+    };
+    let got = parse(Some("format=avif"), &avif).unwrap().unwrap();
+    assert_eq!(got.format, FormatChoice::Fixed(Format::Avif));
+    // AVIF outputs stop at AVIF_MAX_DIMENSION.
+    for ok in [
+        "w=2048&format=avif",
+        "h=2048&format=avif",
+        "w=4096",
+        "w=4096&format=webp",
+    ] {
+        assert!(parse(Some(ok), &avif).is_ok(), "{ok}");
+    }
+    for bad in ["w=2049&format=avif", "w=10&h=2049&format=avif"] {
+        assert_eq!(
+            parse(Some(bad), &avif),
+            Err(ParamError::AvifSize(2048)),
+            "{bad}"
+        );
+    }
 }
 
 #[test]
@@ -97,9 +133,31 @@ fn canonical_form_ignores_order_and_defaults() {
     let l = Limits::default();
     let a = parse(Some("q=80&w=10&fit=inside"), &l).unwrap().unwrap();
     let b = parse(Some("w=10"), &l).unwrap().unwrap();
-    assert_eq!(a.canonical("webp"), b.canonical("webp"));
-    assert_eq!(a.canonical("webp"), "w=10&h=&fit=inside&format=webp&q=80");
-    assert_ne!(a.canonical("webp"), a.canonical("jpeg"));
+    let webp = Some(Format::Webp);
+    assert_eq!(a.canonical(webp), b.canonical(webp));
+    assert_eq!(a.canonical(webp), "w=10&h=&fit=inside&format=webp&q=80");
+    assert_ne!(a.canonical(webp), a.canonical(Some(Format::Jpeg)));
+    assert_eq!(b.canonical(None), "w=10&h=&fit=inside&format=auto&q=80");
+}
+
+// AVIF's default quality is its own: the canonical form names the quality the encoder gets,
+// so `q` left out and `q` = that default are one variant, and `q=80` another.
+#[test]
+fn canonical_quality_is_the_output_formats_default() {
+    let l = Limits::default();
+    let parsed = |q: &str| parse(Some(q), &l).unwrap().unwrap();
+    let avif = Some(Format::Avif);
+    let default = parsed("w=10");
+    let same = parsed(&format!("w=10&q={DEFAULT_AVIF_QUALITY}"));
+    assert_eq!(default.canonical(avif), same.canonical(avif));
+    assert_eq!(
+        default.canonical(avif),
+        format!("w=10&h=&fit=inside&format=avif&q={DEFAULT_AVIF_QUALITY}")
+    );
+    assert_ne!(parsed("w=10&q=80").canonical(avif), default.canonical(avif));
+    assert_eq!(default.quality_for(Format::Avif), DEFAULT_AVIF_QUALITY);
+    assert_eq!(default.quality_for(Format::Webp), DEFAULT_QUALITY);
+    assert_eq!(parsed("w=10&q=33").quality_for(Format::Avif), 33);
 }
 
 proptest! {

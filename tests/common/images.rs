@@ -271,9 +271,11 @@ pub fn png_claiming(w: u32, h: u32) -> Vec<u8> {
     out
 }
 
-/// The format by magic bytes: "jpeg", "png", "webp", "gif", or "unknown".
+/// The format by magic bytes: "jpeg", "png", "webp", "gif", "avif", or "unknown".
 pub fn magic(bytes: &[u8]) -> &'static str {
-    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+    if bytes.len() >= 12 && &bytes[4..8] == b"ftyp" && &bytes[8..12] == b"avif" {
+        "avif"
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
         "jpeg"
     } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
         "png"
@@ -289,6 +291,9 @@ pub fn magic(bytes: &[u8]) -> &'static str {
 /// Decodes an answer whose magic bytes say `want`, checking the decoder agrees.
 pub fn decode_as(bytes: &[u8], want: &str) -> DynamicImage {
     assert_eq!(magic(bytes), want, "magic bytes");
+    if want == "avif" {
+        return avifdec(bytes);
+    }
     let format = match want {
         "jpeg" => ImageFormat::Jpeg,
         "png" => ImageFormat::Png,
@@ -297,6 +302,26 @@ pub fn decode_as(bytes: &[u8], want: &str) -> DynamicImage {
     };
     image::load_from_memory_with_format(bytes, format)
         .unwrap_or_else(|e| panic!("answer does not decode as {want}: {e}"))
+}
+
+/// AVIF through libavif's `avifdec` (the `image` crate reads no AVIF without dav1d): a
+/// decoder independent of our encoder. Missing, it fails the test with how to install it.
+fn avifdec(bytes: &[u8]) -> DynamicImage {
+    let tool = crate::common::procs::find_tool("AVIFDEC", "avifdec", "apt-get install libavif-bin");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (input, output) = (dir.path().join("in.avif"), dir.path().join("out.png"));
+    std::fs::write(&input, bytes).expect("write AVIF");
+    let run = std::process::Command::new(&tool)
+        .arg(&input)
+        .arg(&output)
+        .output()
+        .unwrap_or_else(|e| panic!("run {}: {e}", tool.display()));
+    assert!(
+        run.status.success(),
+        "answer does not decode as avif: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    image::open(&output).expect("avifdec's PNG")
 }
 
 /// What a reference resizer makes of `src` at exactly w x h.
@@ -403,6 +428,7 @@ pub fn mime(format: &str) -> &'static str {
         "webp" => "image/webp",
         "jpeg" => "image/jpeg",
         "png" => "image/png",
+        "avif" => "image/avif",
         other => panic!("{other}"),
     }
 }
@@ -448,13 +474,13 @@ pub fn vary_has_accept(got: &Fetched) -> bool {
         })
 }
 
-/// A fresh server for one w x h baseline or progressive JPEG of `smooth` and one request
-/// `query`: the answer must be `want` (format, width, height) or, for `None`, a quick 422;
-/// the server's peak RSS must stay under `limit_mib`.
+/// A fresh server started with `flags` for one w x h baseline or progressive JPEG of `smooth`
+/// and one request `query`: the answer must be `want` (format, width, height) or, for
+/// `None`, a quick 422; the server's peak RSS must stay under `limit_mib`.
 pub async fn large_jpeg(
     (w, h): (u32, u32),
     progressive: bool,
-    query: &str,
+    (flags, query): (&[&str], &str),
     want: Option<(&str, u32, u32)>,
     limit_mib: u64,
 ) {
@@ -463,7 +489,7 @@ pub async fn large_jpeg(
     assert_eq!(jpeg_sof(&jpg), (sof, w, h), "fixture");
     assert_eq!(jpeg_luma_sampling(&jpg), 0x22, "fixture is 4:2:0");
     let source_mib = jpg.len() >> 20;
-    let s = site(&[("big.jpg", jpg)], &[]);
+    let s = site(&[("big.jpg", jpg)], flags);
     let start = Instant::now();
     let got = s.get(&format!("/big.jpg?{query}")).await;
     let (took, rss) = (start.elapsed(), s.server.peak_rss_kib());
