@@ -82,7 +82,13 @@ pub fn object_key(path: &str, prefix: &str) -> Result<ObjectKey, KeyError> {
     if prefix.len() + decoded.len() > MAX_KEY_BYTES {
         return Err(KeyError::TooLong);
     }
-    Ok(ObjectKey(format!("{prefix}{decoded}")))
+    if prefix.is_empty() {
+        return Ok(ObjectKey(decoded));
+    }
+    let mut key = String::with_capacity(prefix.len() + decoded.len());
+    key.push_str(prefix);
+    key.push_str(&decoded);
+    Ok(ObjectKey(key))
 }
 
 /// Decodes `%XX` escapes once. Unlike lenient decoders it refuses a stray `%`, so that two

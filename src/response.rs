@@ -158,11 +158,12 @@ fn status_text(err: &RequestError) -> (StatusCode, &'static str) {
 
 /// Validator headers shared by 200, 206 and 304 (RFC 9110 §15.4.5 lists what a 304 carries).
 fn validators(h: &mut HeaderMap, etag: Option<&EntityTag>, last_modified: Option<SystemTime>) {
-    if let Some(v) = etag.and_then(|t| HeaderValue::from_str(&t.to_header_string()).ok()) {
+    // From a String, HeaderValue keeps the allocation instead of copying it.
+    if let Some(v) = etag.and_then(|t| HeaderValue::try_from(t.to_header_string()).ok()) {
         h.insert(ETAG, v);
     }
     if let Some(v) =
-        last_modified.and_then(|t| HeaderValue::from_str(&httpdate::fmt_http_date(t)).ok())
+        last_modified.and_then(|t| HeaderValue::try_from(httpdate::fmt_http_date(t)).ok())
     {
         h.insert(LAST_MODIFIED, v);
     }

@@ -54,11 +54,17 @@ impl EntityTag {
 
     /// The tag as a header value.
     pub fn to_header_string(&self) -> String {
+        let mut out = String::with_capacity(self.opaque.len() + 2);
+        self.write_header_value(&mut out);
+        out
+    }
+
+    /// [`EntityTag::to_header_string`], appended to `out`.
+    pub fn write_header_value(&self, out: &mut String) {
         if self.weak {
-            format!("W/{}", self.opaque)
-        } else {
-            self.opaque.clone()
+            out.push_str("W/");
         }
+        out.push_str(&self.opaque);
     }
 }
 
@@ -145,25 +151,30 @@ fn tag_condition(headers: &HeaderMap, name: &HeaderName) -> Option<TagCondition>
     Some(TagCondition::Tags(tags))
 }
 
-/// Splits a comma-separated entity-tag list. Commas are legal inside an opaque-tag, so the
-/// split follows quotes rather than every comma.
-fn split_tag_list(text: &str) -> Vec<&str> {
-    let mut members = Vec::new();
-    let mut start = 0;
-    let mut quoted = false;
-    for (i, b) in text.bytes().enumerate() {
-        match b {
-            b'"' => quoted = !quoted,
-            b',' if !quoted => {
-                members.push(text[start..i].trim_matches([' ', '\t']));
-                start = i + 1;
+/// Splits a comma-separated entity-tag list, skipping empty members. Commas are legal inside
+/// an opaque-tag, so the split follows quotes rather than every comma.
+fn split_tag_list(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let text = rest?;
+        let mut quoted = false;
+        let end = text.bytes().position(|b| {
+            quoted ^= b == b'"';
+            b == b',' && !quoted
+        });
+        let member = match end {
+            Some(at) => {
+                rest = Some(&text[at + 1..]);
+                &text[..at]
             }
-            _ => {}
-        }
-    }
-    members.push(text[start..].trim_matches([' ', '\t']));
-    members.retain(|m| !m.is_empty());
-    members
+            None => {
+                rest = None;
+                text
+            }
+        };
+        Some(member.trim_matches([' ', '\t']))
+    })
+    .filter(|m| !m.is_empty())
 }
 
 fn single_line<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {

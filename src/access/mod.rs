@@ -148,13 +148,13 @@ impl Access {
                 .allow_prefixes
                 .iter()
                 .any(|p| key.starts_with(p.as_str()));
+        prefix_ok && (self.allow_exts.is_empty() || self.ext_allowed(key))
+    }
+
+    fn ext_allowed(&self, key: &str) -> bool {
         let name = key.rsplit('/').next().unwrap_or(key);
-        let ext = name
-            .rsplit_once('.')
-            .map(|(_, ext)| ext.to_ascii_lowercase());
-        let ext_ok =
-            self.allow_exts.is_empty() || ext.is_some_and(|ext| self.allow_exts.contains(&ext));
-        prefix_ok && ext_ok
+        name.rsplit_once('.')
+            .is_some_and(|(_, ext)| self.allow_exts.iter().any(|a| a.eq_ignore_ascii_case(ext)))
     }
 }
 

@@ -20,7 +20,7 @@ use crate::range::{ByteSpan, RangeSpec};
 use crate::validators::{to_http_seconds, Conditions, EntityTag, IfRange, TagCondition};
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
-use http::{HeaderMap, HeaderValue, Method, Response};
+use http::{HeaderMap, Method, Response};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -94,7 +94,7 @@ impl S3Store {
     }
 
     async fn head_object(&self, key: &str) -> Result<ObjectMeta, StoreError> {
-        let resp = self.rest.send(Method::HEAD, key, &HeaderMap::new()).await?;
+        let resp = self.rest.send(Method::HEAD, key, &[]).await?;
         if !resp.status().is_success() {
             return Err(classify(resp, key).await);
         }
@@ -108,30 +108,26 @@ impl S3Store {
         cond: &Conditions,
         if_range_tag: Option<&EntityTag>,
     ) -> Result<Outcome, StoreError> {
-        let mut headers = HeaderMap::new();
-        let mut set = |name: &'static str, value: String| {
-            if let Ok(v) = HeaderValue::from_str(&value) {
-                headers.insert(name, v);
-            }
-        };
+        // At most one field of each pair below, so three in all: no HeaderMap needed.
+        let mut fields: Vec<(&'static str, String)> = Vec::with_capacity(3);
         if let Some(r) = range {
-            set("range", r.header_value());
+            fields.push(("range", r.header_value()));
         }
         // Forward exactly what RFC 9110 §13.2.2 would evaluate, so S3's own shortcut answers
         // (304, 412) agree with ours.
         if let Some(tag) = if_range_tag {
-            set("if-match", tag.to_header_string());
+            fields.push(("if-match", tag.to_header_string()));
         } else if let Some(tags) = cond.if_match.as_ref().and_then(tag_list) {
-            set("if-match", tags);
+            fields.push(("if-match", tags));
         } else if let Some(date) = cond.if_unmodified_since {
-            set("if-unmodified-since", httpdate::fmt_http_date(date));
+            fields.push(("if-unmodified-since", httpdate::fmt_http_date(date)));
         }
         if let Some(tags) = cond.if_none_match.as_ref().and_then(tag_list) {
-            set("if-none-match", tags);
+            fields.push(("if-none-match", tags));
         } else if let Some(date) = cond.if_modified_since.filter(|d| *d <= SystemTime::now()) {
-            set("if-modified-since", httpdate::fmt_http_date(date));
+            fields.push(("if-modified-since", httpdate::fmt_http_date(date)));
         }
-        let resp = self.rest.send(Method::GET, key, &headers).await?;
+        let resp = self.rest.send(Method::GET, key, &fields).await?;
         match resp.status().as_u16() {
             200 | 206 => Ok(Outcome::Object(resp)),
             304 => Ok(not_modified(resp.headers())),
@@ -217,12 +213,16 @@ fn tag_list(c: &TagCondition) -> Option<String> {
     match c {
         TagCondition::Any => Some("*".into()),
         TagCondition::Tags(tags) if tags.is_empty() => None,
-        TagCondition::Tags(tags) => Some(
-            tags.iter()
-                .map(EntityTag::to_header_string)
-                .collect::<Vec<_>>()
-                .join(", "),
-        ),
+        TagCondition::Tags(tags) => {
+            let mut list = String::with_capacity(tags.len() * 24);
+            for (i, tag) in tags.iter().enumerate() {
+                if i > 0 {
+                    list.push_str(", ");
+                }
+                tag.write_header_value(&mut list);
+            }
+            Some(list)
+        }
     }
 }
 

@@ -12,12 +12,10 @@ use super::wire::{self, Pool};
 use super::StoreError;
 use crate::store::ChunkStream;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
-use http::{HeaderMap, Method, Response, StatusCode};
+use http::{Method, Response, StatusCode};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-/// Until the response head arrives; the body has its own idle timeout (crate::body).
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 const ATTEMPTS: u32 = 3;
 /// Refresh credentials this long before they expire, so no request is signed with a key that
 /// expires in flight.
@@ -82,13 +80,13 @@ impl Rest {
         )
     }
 
-    /// Sends a signed GET or HEAD for `key` with `headers`, retrying transport failures and
+    /// Sends a signed GET or HEAD for `key` with the extra header `fields`, retrying transport failures and
     /// 5xx answers (before any body byte was read, so a retry is always safe).
     pub(super) async fn send(
         &self,
         method: Method,
         key: &str,
-        headers: &HeaderMap,
+        fields: &[(&'static str, String)],
     ) -> Result<Response<ChunkStream>, StoreError> {
         let pool = self
             .pool
@@ -100,29 +98,31 @@ impl Rest {
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
             }
-            let request = self.request_head(&method, key, headers).await?;
-            let exchange = pool.exchange(&request, head_request);
-            match tokio::time::timeout(ATTEMPT_TIMEOUT, exchange).await {
-                Err(_) => last = Some(StoreError::Timeout("no answer from S3 within 10 s".into())),
-                Ok(Err(e)) => last = Some(e),
-                Ok(Ok(resp)) if resp.status().is_server_error() && attempt + 1 < ATTEMPTS => {
+            let request = self.request_head(&method, key, fields).await?;
+            // Connecting and answering have their own deadlines (wire.rs).
+            match pool.exchange(&request, head_request).await {
+                Err(e) => last = Some(e),
+                Ok(resp) if resp.status().is_server_error() && attempt + 1 < ATTEMPTS => {
                     last = Some(StoreError::Unavailable(format!(
                         "S3 answered {}",
                         resp.status()
                     )));
                 }
-                Ok(Ok(resp)) => return Ok(resp),
+                Ok(resp) => return Ok(resp),
             }
         }
         Err(last.unwrap_or_else(|| StoreError::Failed("no attempt made".into())))
     }
 
-    /// The request as written on the wire: request line, the signed headers, `headers`.
+    /// The request as written on the wire: request line, the signed headers, `fields`. A
+    /// field whose value could not be a header value (a control character) is left out, as
+    /// `http::HeaderValue` would refuse it; such a value only comes from a client's header
+    /// that should not reach S3 anyway.
     async fn request_head(
         &self,
         method: &Method,
         key: &str,
-        headers: &HeaderMap,
+        fields: &[(&'static str, String)],
     ) -> Result<Vec<u8>, StoreError> {
         let mut path = String::with_capacity(self.path_prefix.len() + key.len() + 16);
         path.push_str(&self.path_prefix);
@@ -143,7 +143,7 @@ impl Rest {
                 &secret,
                 SystemTime::now(),
             );
-            let token = signed.security_token.as_deref().map(str::trim);
+            let token = signed.security_token;
             let fields = [
                 Some(("x-amz-date", signed.amz_date.as_str())),
                 token.map(|t| ("x-amz-security-token", t)),
@@ -161,8 +161,13 @@ impl Rest {
                 push_field(&mut out, name, value.as_bytes());
             }
         } // else anonymous access (public buckets, test servers)
-        for (name, value) in headers {
-            push_field(&mut out, name.as_str(), value.as_bytes());
+        for (name, value) in fields {
+            if value
+                .bytes()
+                .all(|b| b == b'\t' || (b >= b' ' && b != 0x7f))
+            {
+                push_field(&mut out, name, value.as_bytes());
+            }
         }
         out.extend_from_slice(b"\r\n");
         Ok(out)

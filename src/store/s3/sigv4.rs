@@ -16,9 +16,10 @@ type HmacSha256 = hmac::Hmac<Sha256>;
 
 /// The headers a signed request must carry, with the `authorization` value last.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct SignedHeaders {
+pub(super) struct SignedHeaders<'s> {
     pub(super) amz_date: String,
-    pub(super) security_token: Option<String>,
+    /// The session token as sent (trimmed, as it was signed), borrowed from the secret.
+    pub(super) security_token: Option<&'s str>,
     pub(super) authorization: String,
 }
 
@@ -70,14 +71,14 @@ impl Signer {
 
     /// Signs `method host path` at `time`. `path` is the URI path exactly as sent (S3 signs
     /// it without re-encoding or normalising), `host` the Host header as sent.
-    pub(super) fn sign(
+    pub(super) fn sign<'s>(
         &self,
         method: &str,
         host: &str,
         path: &str,
-        secret: &Secret,
+        secret: &'s Secret,
         time: SystemTime,
-    ) -> SignedHeaders {
+    ) -> SignedHeaders<'s> {
         let amz_date = amz_date(time);
         let key = self.day_key(&amz_date[..8], &secret.secret_access_key);
         let signed_names = match secret.session_token {
@@ -121,7 +122,7 @@ impl Signer {
         authorization.extend(signature.iter().map(|&b| char::from(b)));
         SignedHeaders {
             authorization,
-            security_token: secret.session_token.clone(),
+            security_token: secret.session_token.as_deref().map(str::trim),
             amz_date,
         }
     }
@@ -167,17 +168,30 @@ fn hex32(bytes: &[u8; 32]) -> [u8; 64] {
     out
 }
 
-/// `YYYYMMDDTHHMMSSZ` in UTC.
+/// `YYYYMMDDTHHMMSSZ` in UTC. Digits written by hand: `format!` cost about 2,000
+/// instructions per signed request (callgrind), more than the rest of the date handling.
 fn amz_date(time: SystemTime) -> String {
     let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
+    let mut out = String::with_capacity(16);
+    for (value, width) in [(y, 4), (m, 2), (d, 2)] {
+        push_digits(&mut out, value, width);
+    }
+    out.push('T');
+    for value in [rem / 3600, rem / 60 % 60, rem % 60] {
+        push_digits(&mut out, value, 2);
+    }
+    out.push('Z');
+    out
+}
+
+/// The last `width` decimal digits of `value`, zero-padded.
+fn push_digits(out: &mut String, value: u64, width: u32) {
+    for place in (0..width).rev() {
+        let digit = value / 10u64.pow(place) % 10;
+        out.push(char::from(b"0123456789"[digit as usize]));
+    }
 }
 
 /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).

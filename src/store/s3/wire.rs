@@ -21,7 +21,7 @@ use super::StoreError;
 use crate::store::ChunkStream;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
-use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
+use http::{header, HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -31,6 +31,9 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// From writing a request until its answer's head is complete; the body has its own idle
+/// timeout (crate::body).
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 /// An idle connection older than this is closed rather than reused: S3 drops idle connections
 /// after some seconds, and a request on a dropped one costs a round trip to find out.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(20);
@@ -56,6 +59,7 @@ struct Endpoint {
 pub(super) struct Pool {
     endpoint: Endpoint,
     idle: Mutex<Vec<Conn>>,
+    answer_timeout: Duration,
 }
 
 /// One connection and the bytes read from it but not yet used.
@@ -64,6 +68,11 @@ struct Conn {
     io: Io,
     buf: BytesMut,
     idle_since: Instant,
+    /// The answer deadline, one timer for the connection's life, pushed forward per request:
+    /// tokio only touches its timer wheel when a deadline moves nearer, so moving it later
+    /// is an atomic store, where a fresh `timeout` per request cost a wheel insert and
+    /// removal (about 1,500 instructions, callgrind).
+    deadline: Pin<Box<tokio::time::Sleep>>,
 }
 
 #[derive(Debug)]
@@ -79,6 +88,8 @@ enum Failure {
     Closed,
     Io(io::Error),
     Protocol(String),
+    /// No complete answer head within the answer timeout.
+    Timeout,
 }
 
 impl Pool {
@@ -105,7 +116,15 @@ impl Pool {
         Ok(Pool {
             endpoint: Endpoint { host, port, tls },
             idle: Mutex::new(Vec::new()),
+            answer_timeout: ANSWER_TIMEOUT,
         })
+    }
+
+    /// The same pool with another answer timeout (tests).
+    #[cfg(test)]
+    fn with_answer_timeout(mut self, timeout: Duration) -> Pool {
+        self.answer_timeout = timeout;
+        self
     }
 
     /// Sends `head` (a complete request without body) and reads the answer's head. The body
@@ -123,7 +142,7 @@ impl Pool {
                 Some(conn) => (conn, true),
                 None => (self.connect().await?, false),
             };
-            match conn.round_trip(head).await {
+            match conn.round_trip(head, self.answer_timeout).await {
                 Ok(answer) => return body::attach(answer, conn, head_request, self),
                 // The server closed it while idle; another (or a new) connection will do.
                 Err(Failure::Closed) if reused => {}
@@ -135,6 +154,12 @@ impl Pool {
                 }
                 Err(Failure::Io(e)) => return Err(StoreError::Failed(format!("S3 I/O: {e}"))),
                 Err(Failure::Protocol(what)) => return Err(StoreError::Failed(what)),
+                Err(Failure::Timeout) => {
+                    return Err(StoreError::Timeout(format!(
+                        "no answer from S3 within {} s",
+                        self.answer_timeout.as_secs_f32()
+                    )))
+                }
             }
         }
     }
@@ -197,6 +222,7 @@ impl Pool {
             io,
             buf: BytesMut::with_capacity(8 * 1024),
             idle_since: Instant::now(),
+            deadline: Box::pin(tokio::time::sleep(self.answer_timeout)),
         })
     }
 }
@@ -209,34 +235,54 @@ struct Answer {
 }
 
 impl Conn {
-    async fn round_trip(&mut self, head: &[u8]) -> Result<Answer, Failure> {
-        self.io.write_all(head).await.map_err(Failure::from_io)?;
-        self.io.flush().await.map_err(Failure::from_io)?;
-        loop {
-            if let Some(answer) = parse_head(&mut self.buf)? {
-                // Interim answers (100 Continue) precede the real one.
-                if !answer.status.is_informational() {
-                    return Ok(answer);
-                }
-                continue;
-            }
-            if self.buf.len() >= MAX_HEAD {
-                return Err(Failure::Protocol("S3 answer head over 64 KiB".into()));
-            }
-            if self.fill().await.map_err(Failure::from_io)? == 0 {
-                return Err(match self.buf.is_empty() {
-                    true => Failure::Closed,
-                    false => Failure::Protocol("S3 closed the connection mid-answer".into()),
-                });
-            }
+    async fn round_trip(&mut self, head: &[u8], timeout: Duration) -> Result<Answer, Failure> {
+        let Conn {
+            io, buf, deadline, ..
+        } = self;
+        deadline
+            .as_mut()
+            .reset(tokio::time::Instant::now() + timeout);
+        tokio::select! {
+            biased;
+            answer = exchange_on(io, buf, head) => answer,
+            () = deadline.as_mut() => Err(Failure::Timeout),
         }
     }
 
     /// Reads what the socket has into `buf`; 0 at end of stream.
     async fn fill(&mut self) -> io::Result<usize> {
-        self.buf.reserve(READ_CHUNK);
-        self.io.read_buf(&mut self.buf).await
+        fill(&mut self.io, &mut self.buf).await
     }
+}
+
+/// Writes `head` and reads until an answer head (not an interim 1xx) is complete.
+async fn exchange_on(io: &mut Io, buf: &mut BytesMut, head: &[u8]) -> Result<Answer, Failure> {
+    io.write_all(head).await.map_err(Failure::from_io)?;
+    io.flush().await.map_err(Failure::from_io)?;
+    loop {
+        if let Some(answer) = parse_head(buf)? {
+            // Interim answers (100 Continue) precede the real one.
+            if !answer.status.is_informational() {
+                return Ok(answer);
+            }
+            continue;
+        }
+        if buf.len() >= MAX_HEAD {
+            return Err(Failure::Protocol("S3 answer head over 64 KiB".into()));
+        }
+        if fill(io, buf).await.map_err(Failure::from_io)? == 0 {
+            return Err(match buf.is_empty() {
+                true => Failure::Closed,
+                false => Failure::Protocol("S3 closed the connection mid-answer".into()),
+            });
+        }
+    }
+}
+
+/// Reads what the socket has into `buf`; 0 at end of stream.
+async fn fill(io: &mut Io, buf: &mut BytesMut) -> io::Result<usize> {
+    buf.reserve(READ_CHUNK);
+    io.read_buf(buf).await
 }
 
 impl Failure {
@@ -257,6 +303,19 @@ fn is_reset(e: &io::Error) -> bool {
     )
 }
 
+/// The answer headers the store reads: framing (wire_body.rs), keep-alive, and what
+/// becomes [`crate::meta::ObjectMeta`] or a 206 (S3Store).
+static KEPT: [HeaderName; 8] = [
+    header::CONTENT_LENGTH,
+    header::TRANSFER_ENCODING,
+    header::CONNECTION,
+    header::ETAG,
+    header::LAST_MODIFIED,
+    header::CONTENT_RANGE,
+    header::CONTENT_TYPE,
+    header::CACHE_CONTROL,
+];
+
 /// Parses a complete head off the front of `buf`; `None` while it is incomplete. Header
 /// values share the head's bytes rather than being copied one by one.
 fn parse_head(buf: &mut BytesMut) -> Result<Option<Answer>, Failure> {
@@ -264,9 +323,12 @@ fn parse_head(buf: &mut BytesMut) -> Result<Option<Answer>, Failure> {
         return Ok(None);
     }
     let bad = |what: String| Failure::Protocol(format!("malformed S3 answer: {what}"));
-    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut parsed = httparse::Response::new(&mut slots);
-    let len = match parsed.parse(buf) {
+    // Uninitialised slots, as hyper does: zeroing 128 of them cost more than parsing.
+    let mut slots =
+        [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let mut parsed = httparse::Response::new(&mut []);
+    let config = httparse::ParserConfig::default();
+    let len = match config.parse_response_with_uninit_headers(&mut parsed, buf, &mut slots) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(e) => return Err(bad(e.to_string())),
@@ -275,11 +337,19 @@ fn parse_head(buf: &mut BytesMut) -> Result<Option<Answer>, Failure> {
     let status = StatusCode::from_u16(code).map_err(|_| bad(format!("status {code}")))?;
     let http11 = parsed.version == Some(1);
     let start = buf.as_ptr() as usize;
-    let mut fields = Vec::with_capacity(parsed.headers.len());
+    let mut fields = Vec::with_capacity(KEPT.len());
     for h in parsed.headers.iter() {
-        let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|e| bad(e.to_string()))?;
+        // httparse has checked the name's characters; the rest (Server, Date, x-amz-id-2,
+        // user metadata) nobody reads, and building a map entry for each cost more than the
+        // parse.
+        let Some(name) = KEPT
+            .iter()
+            .find(|k| k.as_str().eq_ignore_ascii_case(h.name))
+        else {
+            continue;
+        };
         let at = h.value.as_ptr() as usize - start;
-        fields.push((name, at..at + h.value.len()));
+        fields.push((name.clone(), at..at + h.value.len()));
     }
     let head: Bytes = buf.split_to(len).freeze();
     let mut headers = HeaderMap::with_capacity(fields.len());
