@@ -14,6 +14,7 @@ from pathlib import Path
 
 import procs
 import report
+from drive import Measured
 from scenarios import FULL, QUICK, SCENARIOS, Target, draw_ranges
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -136,26 +137,46 @@ def start_services(args, data: Path, transforms: bool) -> tuple[dict, list]:
     return s, targets
 
 
-def measure(scenario, target: Target, services, timing, ranges) -> dict:
+def measure(scenario, targets: list, services, timing, ranges) -> list:
+    """One row per target. An interleaved scenario runs in rounds, each target once per round
+    (in turn, starting one further along each round); CPU is counted over each target's own
+    runs only, since the backend also serves the others."""
+    rounds = timing.rounds if scenario.interleaved else 1
+    run_timing = timing.round() if rounds > 1 else timing
+    pids, cpu, totals = {}, {}, {}
+    for t in targets:
+        if scenario.warm:
+            scenario.warm(t)
+        pids[t.name] = {n: services[n].pids() for n in t.measured + ([t.backend] if t.backend else [])}
+        for n in t.measured:
+            procs.reset_peak_rss(pids[t.name][n])
+        cpu[t.name] = {n: 0.0 for n in pids[t.name]}
+        totals[t.name] = Measured()
+    for r in range(rounds):
+        for t in targets[r % len(targets):] + targets[:r % len(targets)]:
+            before = {n: procs.cpu_seconds(p) for n, p in pids[t.name].items()}
+            part = scenario.run(t, run_timing, ranges)
+            for n, p in pids[t.name].items():
+                cpu[t.name][n] += procs.cpu_seconds(p) - before[n]
+            totals[t.name].merge(part)
+            totals[t.name].seconds += part.seconds
+    return [target_row(scenario, t, services, totals[t.name], pids[t.name], cpu[t.name])
+            for t in targets]
+
+
+def target_row(scenario, target: Target, services, result: Measured, pids: dict, cpu: dict) -> dict:
     name, measured, backend = target.name, target.measured, target.backend
-    if scenario.warm:
-        scenario.warm(target)
-    pids = {n: services[n].pids() for n in measured + ([backend] if backend else [])}
-    for n in measured:
-        procs.reset_peak_rss(pids[n])
-    cpu0 = {n: procs.cpu_seconds(p) for n, p in pids.items()}
-    result = scenario.run(target, timing, ranges)
     row = {"scenario": scenario.id, "target": name, **result.summary()}
     if measured:
         # One Lambda instance is one sandbox with its own memory limit: its peak is the
         # largest instance's; nginx's master and workers share one machine: their sum.
         combine = max if target.name == "lambda" else sum
         row["server_rss_mib"] = round(combine(procs.peak_rss_kib(pids[n]) for n in measured) / 1024, 1)
-        row["server_cpu_s"] = round(sum(procs.cpu_seconds(pids[n]) - cpu0[n] for n in measured), 2)
+        row["server_cpu_s"] = round(sum(cpu[n] for n in measured), 2)
         if scenario.kind == "thumbs":
             row["cpu_ms_per_thumb"] = report.per_request_ms(row["server_cpu_s"], row["requests"])
     if backend:
-        row["backend_cpu_s"] = round(procs.cpu_seconds(pids[backend]) - cpu0[backend], 2)
+        row["backend_cpu_s"] = round(cpu[backend], 2)
     for n in measured:
         if not services[n].alive():
             row["errors"] += 1
@@ -182,26 +203,32 @@ def run(args) -> int:
         ranges = draw_ranges(timing)
         rows = []
         for s in scenarios:
-            if not any(s.needs in t.serves for t in targets):
+            # --quick skips imgorigin --root on transforms: the same decode, resize and encode
+            # as `imgorigin` (within noise of it in every run so far), 8 s that its 2-minute
+            # budget cannot spare.
+            here = [t for t in targets if s.needs in t.serves
+                    and not (args.quick and s.needs == "transform" and t.name == "imgorigin-root")]
+            if not here:
                 print(f"==> {s.id}: no target here serves it (transforms run with "
                       "`imgorigin serve` and --target), skipped", file=sys.stderr)
-            for t in targets:
-                if s.needs not in t.serves:
-                    continue
-                if args.quick and s.needs == "transform" and t.name == "imgorigin-root":
-                    # The same decode, resize and encode as `imgorigin` (within noise of it
-                    # in every run so far): 8 s that --quick's 2-minute budget cannot spare.
-                    continue
-                print(f"==> {s.id}: {t.name}", file=sys.stderr)
-                row = measure(s, t, services, timing, ranges)
-                print(f"    {row['rps']} req/s, {row['mib_s']} MiB/s, p99 {row['p99_ms']} ms, "
-                      f"errors {row['errors']}, RSS {row.get('server_rss_mib')} MiB", file=sys.stderr)
-                rows.append(row)
+                continue
+            print(f"==> {s.id}: {', '.join(t.name for t in here)}", file=sys.stderr)
+            for r in measure(s, here, services, timing, ranges):
+                print(f"    {r['target']}: {r['rps']} req/s, {r['mib_s']} MiB/s, p99 {r['p99_ms']} ms, "
+                      f"errors {r['errors']}, RSS {r.get('server_rss_mib')} MiB", file=sys.stderr)
+                rows.append(r)
     finally:
         for svc in reversed(list(services.values())):
             svc.stop()
     return write_results(args, timing, [{"id": s.id, "title": s.title, "kind": s.kind} for s in scenarios],
                          rows, peer_notes)
+
+
+def rounds_note(timing) -> str:
+    interleaved = ", ".join(s.id for s in SCENARIOS if s.interleaved)
+    if timing.rounds == 1:
+        return "one run per target"
+    return f"{interleaved}: {timing.rounds} rounds of {timing.round().seconds:g} s interleaved across targets"
 
 
 def write_results(args, timing, scenarios, rows, peer_notes=None) -> int:
@@ -210,7 +237,7 @@ def write_results(args, timing, scenarios, rows, peer_notes=None) -> int:
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
         "mode": mode + (" --quick" if args.quick else ""), "backend": args.backend,
-        "timing": (f"{timing.seconds} s per run, range scenarios {timing.waves} waves of "
+        "timing": (f"{timing.seconds} s per run ({rounds_note(timing)}), range scenarios {timing.waves} waves of "
                    f"{timing.wave_seconds} s, slow clients {timing.slow_seconds} s, "
                    f"transforms {timing.transform_seconds} s"),
     }

@@ -6,7 +6,7 @@ that makes thumbnails (imgorigin and the sharp server)."""
 import os
 import random
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from drive import SIGV4_CURL, Load, Measured, run_one, run_waves, slow_clients, transform_load, warm_up
 from procs import OBJECTS, PHOTO, PREFIX
@@ -21,9 +21,17 @@ class Timing:
     wave_seconds: float  # ... of this length each
     slow_seconds: float  # slow clients read for this long
     transform_seconds: float  # one transform run (about 10 thumbnails/s here: longer than 1.5 s)
+    # Interleaved scenarios split `seconds` into this many rounds, every target once per round,
+    # so that a drift in the machine's speed (a shared host: two runs of one target a minute
+    # apart differed by 25%) falls on every target alike instead of on whichever ran then.
+    rounds: int = 1
+
+    def round(self) -> "Timing":
+        """The timing of one round of an interleaved scenario."""
+        return replace(self, seconds=self.seconds / self.rounds, rounds=1)
 
 
-FULL = Timing(seconds=10, waves=5, wave_seconds=2, slow_seconds=20, transform_seconds=10)
+FULL = Timing(seconds=10, waves=5, wave_seconds=2, slow_seconds=20, transform_seconds=10, rounds=5)
 QUICK = Timing(seconds=1.5, waves=2, wave_seconds=0.75, slow_seconds=4, transform_seconds=3)
 
 
@@ -45,6 +53,9 @@ class Scenario:
     run: object  # (Target, Timing, ranges) -> Measured
     needs: str = "bytes"  # what a target must serve to run it (Target.serves)
     warm: object = None  # (Target) -> None, run before the measurement (CPU and peak RSS) starts
+    # Run in Timing.rounds rounds interleaved across targets: the short, CPU-bound request
+    # scenarios, whose ratios a drift in machine speed moves most.
+    interleaved: bool = False
 
 
 def url(target: Target, name: str) -> str:
@@ -127,15 +138,16 @@ def transform(id: str, title: str, name: str, width: int, fmt: str, conns: int) 
 
 
 SCENARIOS = [
-    Scenario("small", "64 KiB GET, 64 conns", "requests", full_get("64k.bin", 64)),
+    Scenario("small", "64 KiB GET, 64 conns", "requests", full_get("64k.bin", 64), interleaved=True),
     Scenario("large-64m", "64 MiB GET, 8 conns", "bytes", full_get("64m.bin", 8)),
     Scenario("large-190m", "190 MiB GET, 8 conns", "bytes", full_get("190m.bin", 8)),
     Scenario("zoom", "random 64 KiB ranges of 190 MiB, 32 conns", "requests",
              range_waves("190m.bin", "zoom", 32)),
     Scenario("video", "sequential 1 MiB ranges, 4 conns", "bytes",
              range_waves("190m.bin", "video", 4)),
-    Scenario("head", "HEAD, 64 conns", "requests", head("8m.bin", 64)),
-    Scenario("revalidate", "If-None-Match -> 304, 64 conns", "requests", revalidate("1m.bin", 64)),
+    Scenario("head", "HEAD, 64 conns", "requests", head("8m.bin", 64), interleaved=True),
+    Scenario("revalidate", "If-None-Match -> 304, 64 conns", "requests", revalidate("1m.bin", 64),
+             interleaved=True),
     Scenario("slow", "16 clients at 1 MiB/s on 190 MiB", "bytes", slow("190m.bin", 16, MIB)),
     # Last: a transform holds tens of MiB, which the allocator may keep, and the byte
     # scenarios' peak RSS (VmHWM is reset to the current RSS, not below) must not inherit it.

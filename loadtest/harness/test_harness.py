@@ -8,7 +8,8 @@ import unittest
 import report
 from drive import Measured, check_transform, image_size
 from procs import OBJECTS
-from scenarios import FULL, QUICK, draw_ranges
+from main import measure
+from scenarios import FULL, QUICK, Scenario, Target, draw_ranges
 
 SCEN = [{"id": "small", "title": "", "kind": "requests"}, {"id": "large", "title": "", "kind": "bytes"}]
 
@@ -207,3 +208,34 @@ class Ranges(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class Rounds(unittest.TestCase):
+    def test_interleaved_scenarios_alternate_targets_and_sum_their_rounds(self):
+        calls = []
+
+        def run(target, t, _ranges):
+            calls.append((target.name, t.seconds))
+            return Measured(requests=10, seconds=t.seconds, latencies=[0.001] * 10)
+
+        targets = [Target(n, "", [], None) for n in ("a", "b", "c")]
+        scenario = Scenario("small", "", "requests", run, interleaved=True)
+        rows = measure(scenario, targets, {}, FULL, None)
+        each = FULL.seconds / FULL.rounds
+        self.assertEqual([n for n, _ in calls][:6], ["a", "b", "c", "b", "c", "a"])
+        self.assertEqual(len(calls), 3 * FULL.rounds)
+        self.assertTrue(all(s == each for _, s in calls))
+        self.assertEqual([(r["target"], r["requests"]) for r in rows],
+                         [(n, 10 * FULL.rounds) for n in ("a", "b", "c")])
+        self.assertEqual(rows[0]["rps"], round(10 * FULL.rounds / FULL.seconds, 1))
+
+    def test_other_scenarios_run_once_per_target_for_the_whole_time(self):
+        calls = []
+
+        def run(target, t, _ranges):
+            calls.append((target.name, t.seconds))
+            return Measured(requests=1, seconds=t.seconds, latencies=[0.001])
+
+        targets = [Target(n, "", [], None) for n in ("a", "b")]
+        measure(Scenario("large", "", "bytes", run), targets, {}, FULL, None)
+        self.assertEqual(calls, [("a", FULL.seconds), ("b", FULL.seconds)])
