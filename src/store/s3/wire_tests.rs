@@ -335,3 +335,24 @@ fn head_parsing() {
         "the body's first bytes stay in the buffer"
     );
 }
+
+#[test]
+fn kept_names_in_any_case_and_nothing_else() {
+    for name in &KEPT {
+        let lower = name.as_str();
+        assert_eq!(kept(lower).as_ref(), Some(name));
+        assert_eq!(kept(&lower.to_ascii_uppercase()).as_ref(), Some(name));
+    }
+    for other in [
+        "date",
+        "server",
+        "content-md5",
+        "x-amz-id-2",
+        "cache-contro1",
+        "e",
+        "",
+        "etags",
+    ] {
+        assert_eq!(kept(other), None, "{other}");
+    }
+}
