@@ -16,12 +16,17 @@
 
 #[path = "wire_body.rs"]
 mod body;
+#[path = "wire_head.rs"]
+mod head;
 
 use super::StoreError;
 use crate::store::ChunkStream;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
-use http::{header, HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
+#[cfg(test)]
+use head::{kept, KEPT};
+use head::{parse_head, Answer};
+use http::Response;
 use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -41,7 +46,6 @@ const MAX_IDLE: usize = 256;
 /// An answer's head larger than this is refused (S3's are a few hundred bytes, plus metadata of
 /// at most 2 KB).
 const MAX_HEAD: usize = 64 * 1024;
-const MAX_HEADERS: usize = 128;
 /// Bytes asked of the socket per read.
 const READ_CHUNK: usize = 64 * 1024;
 
@@ -227,13 +231,6 @@ impl Pool {
     }
 }
 
-/// The answer's head, and whether the connection may carry another request after its body.
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    keep_alive: bool,
-}
-
 impl Conn {
     async fn round_trip(&mut self, head: &[u8], timeout: Duration) -> Result<Answer, Failure> {
         let Conn {
@@ -301,99 +298,6 @@ fn is_reset(e: &io::Error) -> bool {
             | io::ErrorKind::BrokenPipe
             | io::ErrorKind::ConnectionAborted
     )
-}
-
-/// The answer headers the store reads: framing (wire_body.rs), keep-alive, and what
-/// becomes [`crate::meta::ObjectMeta`] or a 206 (S3Store).
-static KEPT: [HeaderName; 8] = [
-    header::CONTENT_LENGTH,
-    header::TRANSFER_ENCODING,
-    header::CONNECTION,
-    header::ETAG,
-    header::LAST_MODIFIED,
-    header::CONTENT_RANGE,
-    header::CONTENT_TYPE,
-    header::CACHE_CONTROL,
-];
-
-/// The [`KEPT`] name that `name` is, in any case. Picked by length and first letter, then
-/// compared once: scanning the eight names per header cost about 1,500 instructions per
-/// answer (callgrind).
-fn kept(name: &str) -> Option<HeaderName> {
-    let bytes = name.as_bytes();
-    let candidate = match (bytes.len(), bytes.first()?.to_ascii_lowercase()) {
-        (4, b'e') => header::ETAG,
-        (10, b'c') => header::CONNECTION,
-        (12, b'c') => header::CONTENT_TYPE,
-        (13, b'l') => header::LAST_MODIFIED,
-        // content-range and cache-control first differ at index 8: 'r' against 'n'.
-        (13, b'c') if bytes[8].eq_ignore_ascii_case(&b'r') => header::CONTENT_RANGE,
-        (13, b'c') => header::CACHE_CONTROL,
-        (14, b'c') => header::CONTENT_LENGTH,
-        (17, b't') => header::TRANSFER_ENCODING,
-        _ => return None,
-    };
-    candidate
-        .as_str()
-        .eq_ignore_ascii_case(name)
-        .then_some(candidate)
-}
-
-/// Parses a complete head off the front of `buf`; `None` while it is incomplete. Header
-/// values share the head's bytes rather than being copied one by one.
-fn parse_head(buf: &mut BytesMut) -> Result<Option<Answer>, Failure> {
-    if buf.is_empty() {
-        return Ok(None);
-    }
-    let bad = |what: String| Failure::Protocol(format!("malformed S3 answer: {what}"));
-    // Uninitialised slots, as hyper does: zeroing 128 of them cost more than parsing.
-    let mut slots =
-        [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
-    let mut parsed = httparse::Response::new(&mut []);
-    let config = httparse::ParserConfig::default();
-    let len = match config.parse_response_with_uninit_headers(&mut parsed, buf, &mut slots) {
-        Ok(httparse::Status::Complete(len)) => len,
-        Ok(httparse::Status::Partial) => return Ok(None),
-        Err(e) => return Err(bad(e.to_string())),
-    };
-    let code = parsed.code.unwrap_or(0);
-    let status = StatusCode::from_u16(code).map_err(|_| bad(format!("status {code}")))?;
-    let http11 = parsed.version == Some(1);
-    let start = buf.as_ptr() as usize;
-    let mut fields = Vec::with_capacity(KEPT.len().min(parsed.headers.len()));
-    for h in parsed.headers.iter() {
-        // httparse has checked the name's characters; the rest (Server, Date, x-amz-id-2,
-        // user metadata) nobody reads, and building a map entry for each cost more than the
-        // parse.
-        let Some(name) = kept(h.name) else {
-            continue;
-        };
-        let at = h.value.as_ptr() as usize - start;
-        fields.push((name, at..at + h.value.len()));
-    }
-    let head: Bytes = buf.split_to(len).freeze();
-    let mut headers = HeaderMap::with_capacity(fields.len());
-    for (name, span) in fields {
-        let value = HeaderValue::from_maybe_shared(head.slice(span))
-            .map_err(|e| bad(format!("header {name}: {e}")))?;
-        headers.append(name, value);
-    }
-    let close = headers
-        .get_all(http::header::CONNECTION)
-        .iter()
-        .any(|v| v.to_str().is_ok_and(|v| has_token(v, "close")));
-    Ok(Some(Answer {
-        status,
-        headers,
-        keep_alive: http11 && !close,
-    }))
-}
-
-/// Whether a comma-separated header value lists `token` (case-insensitive).
-fn has_token(value: &str, token: &str) -> bool {
-    value
-        .split(',')
-        .any(|t| t.trim().eq_ignore_ascii_case(token))
 }
 
 /// The TLS settings: the system's root certificates, HTTP/1.1 by ALPN. Built once.

@@ -3,6 +3,7 @@
 //! `never_panics` over arbitrary answer bytes.
 
 use super::*;
+use http::StatusCode;
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
 use std::sync::atomic::{AtomicUsize, Ordering};
