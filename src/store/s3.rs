@@ -60,7 +60,8 @@ impl S3Store {
                 .iter()
                 .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
         });
-        // Timeouts and retries of the reads are rest.rs's; the SDK client only serves tools.
+        // The reads' timeouts (wire.rs) and retries (rest.rs) are ours; the SDK client only
+        // serves tools.
         let mut config =
             aws_sdk_s3::config::Builder::from(&shared).force_path_style(endpoint.is_some());
         if let Some(url) = &endpoint {
