@@ -80,8 +80,8 @@ impl Rest {
         )
     }
 
-    /// Sends a signed GET or HEAD for `key` with the extra header `fields`, retrying transport failures and
-    /// 5xx answers (before any body byte was read, so a retry is always safe).
+    /// Sends a signed GET or HEAD for `key` with the extra header `fields`, retrying transport
+    /// failures and 5xx answers (before any body byte was read, so a retry is always safe).
     pub(super) async fn send(
         &self,
         method: Method,
@@ -144,16 +144,13 @@ impl Rest {
                 SystemTime::now(),
             );
             let token = signed.security_token;
-            let fields = [
+            let auth_fields = [
                 Some(("x-amz-date", signed.amz_date.as_str())),
                 token.map(|t| ("x-amz-security-token", t)),
                 Some(("authorization", signed.authorization.as_str())),
             ];
-            for (name, value) in fields.into_iter().flatten() {
-                if !value
-                    .bytes()
-                    .all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
-                {
+            for (name, value) in auth_fields.into_iter().flatten() {
+                if !(value.is_ascii() && is_field_value(value)) {
                     return Err(StoreError::Failed(
                         "credentials are not a header value".into(),
                     ));
@@ -162,10 +159,7 @@ impl Rest {
             }
         } // else anonymous access (public buckets, test servers)
         for (name, value) in fields {
-            if value
-                .bytes()
-                .all(|b| b == b'\t' || (b >= b' ' && b != 0x7f))
-            {
+            if is_field_value(value) {
                 push_field(&mut out, name, value.as_bytes());
             }
         }
@@ -209,6 +203,13 @@ impl Rest {
             .is_none_or(|t| t > SystemTime::now() + REFRESH_MARGIN);
         fresh.then(|| Arc::clone(&c.secret))
     }
+}
+
+/// What `http::HeaderValue` accepts: no control character but tab, no DEL.
+fn is_field_value(value: &str) -> bool {
+    value
+        .bytes()
+        .all(|b| b == b'\t' || (b >= b' ' && b != 0x7f))
 }
 
 fn push_field(out: &mut Vec<u8>, name: &str, value: &[u8]) {
