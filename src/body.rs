@@ -6,6 +6,10 @@
 //! same version (If-Match on the ETag) a bounded number of times; if that fails it yields an
 //! error, which makes hyper close the connection short of Content-Length: clients and caches
 //! see an aborted transfer, not a complete-looking truncated object.
+//!
+//! Deadlines: a read that gives nothing for [`ResumePolicy::idle_timeout`] counts as failed,
+//! and a body that has had no byte from the store for [`ResumePolicy::stall_limit`] (resumes
+//! and their re-opens included) is aborted.
 
 use crate::range::ByteSpan;
 use crate::store::{ChunkStream, Store, StoreError};
@@ -35,6 +39,10 @@ pub struct ResumePolicy {
     pub backoff: Duration,
     /// A read that yields nothing for this long while we wait on it counts as failed.
     pub idle_timeout: Duration,
+    /// The longest the body may go without a byte from the store, resumes included: past it
+    /// the transfer is aborted, so a store that stalls again after every resume cannot hold
+    /// a client (and its memory) for `tries` times the idle timeout.
+    pub stall_limit: Duration,
 }
 
 impl Default for ResumePolicy {
@@ -42,7 +50,8 @@ impl Default for ResumePolicy {
         ResumePolicy {
             tries: 3,
             backoff: Duration::from_millis(100),
-            idle_timeout: Duration::from_secs(20),
+            idle_timeout: Duration::from_secs(10),
+            stall_limit: Duration::from_secs(25),
         }
     }
 }
@@ -79,6 +88,8 @@ struct Streaming {
     /// Armed only while we wait on the store, so a slow client is never mistaken for a stall.
     idle: Pin<Box<Sleep>>,
     waiting: bool,
+    /// When the store last gave a byte (or the body started): the stall limit counts from here.
+    progress_at: Instant,
 }
 
 impl ObjectBody {
@@ -114,6 +125,7 @@ impl ObjectBody {
             tries_left: policy.tries,
             idle: Box::pin(tokio::time::sleep(policy.idle_timeout)),
             waiting: false,
+            progress_at: Instant::now(),
         })))
     }
 }
@@ -131,7 +143,8 @@ impl Streaming {
             key,
             ..
         } = &self.source;
-        if !err.is_transient() || self.tries_left == 0 {
+        let stalled = self.progress_at.elapsed() >= self.policy.stall_limit;
+        if !err.is_transient() || self.tries_left == 0 || stalled {
             tracing::error!(rid, key = &**key, offset = self.next, cause = %err, "aborting response body");
             return Some(BodyError(err));
         }
@@ -148,10 +161,19 @@ impl Streaming {
             self.source.key.clone(),
             self.source.etag.clone(),
         );
+        let give_up = self.stall_deadline();
         self.reopen = Some(
             async move {
-                tokio::time::sleep(delay).await;
-                store.read(&key, span, &etag).await
+                let reopen = async {
+                    tokio::time::sleep(delay).await;
+                    store.read(&key, span, &etag).await
+                };
+                match tokio::time::timeout_at(give_up, reopen).await {
+                    Ok(result) => result,
+                    Err(_) => Err(StoreError::Timeout(
+                        "no resumed read within the stall limit".into(),
+                    )),
+                }
             }
             .boxed(),
         );
@@ -188,7 +210,8 @@ impl Streaming {
                 Poll::Pending => {
                     if !self.waiting {
                         self.waiting = true;
-                        let deadline = Instant::now() + self.policy.idle_timeout;
+                        let idle = Instant::now() + self.policy.idle_timeout;
+                        let deadline = idle.min(self.stall_deadline());
                         self.idle.as_mut().reset(deadline);
                     }
                     std::task::ready!(self.idle.as_mut().poll(cx));
@@ -213,7 +236,12 @@ impl Streaming {
         self.next += bytes.len() as u64;
         self.tries_left = self.policy.tries;
         self.waiting = false;
+        self.progress_at = Instant::now();
         bytes
+    }
+
+    fn stall_deadline(&self) -> Instant {
+        self.progress_at + self.policy.stall_limit
     }
 }
 

@@ -75,6 +75,18 @@ pub struct ServeArgs {
     /// default: the CPUs this process may use.
     #[arg(long, env = "IMGORIGIN_WORKERS", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub workers: Option<u16>,
+    /// Open client connections at most, shared out over the workers; past it a new
+    /// connection is answered 503 (Retry-After: 1) and closed.
+    #[arg(long, env = "IMGORIGIN_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: u64,
+    /// Seconds a write to a client may wait before the connection is dropped; also the
+    /// period over which --min-send-rate is measured.
+    #[arg(long, env = "IMGORIGIN_SEND_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub send_timeout: u64,
+    /// Bytes per second a client must read on average while it holds writes back, else it
+    /// is dropped (slow-read guard); 0 turns the floor off.
+    #[arg(long, env = "IMGORIGIN_MIN_SEND_RATE", default_value_t = 1024)]
+    pub min_send_rate: u64,
     /// Where objects come from.
     #[command(flatten)]
     pub store: StoreArgs,
@@ -132,6 +144,10 @@ pub struct PipelineArgs {
         value_delimiter = ','
     )]
     pub cors_origins: Vec<String>,
+    /// Seconds each store call (lookup, HEAD, opening a read; retries included) may take
+    /// before the request is answered 504.
+    #[arg(long, env = "IMGORIGIN_STORE_TIMEOUT", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub store_timeout: u64,
     /// Access control.
     #[command(flatten)]
     pub access: AccessArgs,
@@ -181,12 +197,13 @@ pub enum ConfigError {
 }
 
 impl StoreArgs {
-    /// Opens the store. S3 makes no network call here.
+    /// Opens the store for the pipeline `config` (whose access rules also decide which
+    /// symlinks a root serves). S3 makes no network call here.
     ///
     /// # Errors
     /// When the root directory is unusable or no store is named.
-    pub async fn open(&self) -> Result<Arc<dyn Store>, ConfigError> {
-        let mut stores = self.open_per_worker(1).await?;
+    pub async fn open(&self, config: &Config) -> Result<Arc<dyn Store>, ConfigError> {
+        let mut stores = self.open_per_worker(1, config).await?;
         stores.pop().ok_or(ConfigError::NoStore)
     }
 
@@ -198,13 +215,14 @@ impl StoreArgs {
     pub async fn open_per_worker(
         &self,
         workers: usize,
+        config: &Config,
     ) -> Result<Vec<Arc<dyn Store>>, ConfigError> {
         if let Some(path) = &self.root {
-            let store: Arc<dyn Store> =
-                Arc::new(LocalStore::new(path).map_err(|source| ConfigError::Root {
-                    path: path.clone(),
-                    source,
-                })?);
+            let local = LocalStore::new(path).map_err(|source| ConfigError::Root {
+                path: path.clone(),
+                source,
+            })?;
+            let store: Arc<dyn Store> = Arc::new(local.with_link_policy(link_policy(config)));
             return Ok(vec![store; workers]);
         }
         let bucket = self.bucket.clone().ok_or(ConfigError::NoStore)?;
@@ -221,6 +239,21 @@ impl StoreArgs {
         stores.push(Arc::new(first));
         Ok(stores)
     }
+}
+
+/// The access rules, checked again on the key a symlink resolves to (keys with `--prefix`;
+/// a target outside the prefix is never served).
+fn link_policy(config: &Config) -> crate::store::LinkPolicy {
+    let (access, prefix) = (config.access.clone(), config.prefix.clone());
+    Arc::new(move |requested: &str, resolved: &str| {
+        match (
+            requested.strip_prefix(&prefix),
+            resolved.strip_prefix(&prefix),
+        ) {
+            (Some(requested), Some(resolved)) => access.admits_link(requested, resolved),
+            _ => false,
+        }
+    })
 }
 
 impl PipelineArgs {
@@ -246,6 +279,7 @@ impl PipelineArgs {
                 transforms.concurrency,
             )),
             transforms,
+            store_timeout: Duration::from_secs(self.store_timeout),
             ..Config::default()
         })
     }
@@ -260,8 +294,18 @@ impl ServeArgs {
         )
     }
 
-    /// The drain period after a shutdown signal.
-    pub fn drain(&self) -> Duration {
-        Duration::from_secs(self.drain_timeout)
+    /// The settings of each worker's listener: the drain period after a shutdown signal,
+    /// its share of --max-connections (at least one), the send limits.
+    pub fn server_settings(&self) -> crate::server::Settings {
+        let workers = self.worker_count() as u64;
+        crate::server::Settings {
+            drain: Duration::from_secs(self.drain_timeout),
+            max_connections: usize::try_from(self.max_connections.div_ceil(workers))
+                .unwrap_or(usize::MAX),
+            send: crate::server::SendLimits {
+                timeout: Duration::from_secs(self.send_timeout),
+                min_rate: self.min_send_rate,
+            },
+        }
     }
 }

@@ -6,7 +6,7 @@ use crate::cors::Cors;
 use crate::transform::Limits;
 use http::HeaderValue;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 /// What the pipeline needs besides a store.
 #[derive(Debug, Clone)]
@@ -21,6 +21,8 @@ pub struct Config {
     pub cors: Cors,
     /// Recovery from mid-stream store failures.
     pub resume: ResumePolicy,
+    /// Deadline of each store call (lookup, HEAD, opening a read), retries included.
+    pub store_timeout: Duration,
     /// Origin lock, allowed keys, signed URLs.
     pub access: Access,
     /// The time of a request: link expiry and date preconditions. A setting so that tests can
@@ -40,6 +42,7 @@ impl Default for Config {
             not_found_cache_control: HeaderValue::from_static("public, max-age=60"),
             cors: Cors::Off,
             resume: ResumePolicy::default(),
+            store_timeout: Duration::from_secs(20),
             access: Access::default(),
             clock: SystemTime::now,
             transform_slots: Arc::new(tokio::sync::Semaphore::new(Limits::default().concurrency)),

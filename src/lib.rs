@@ -7,19 +7,21 @@
 //! use imgorigin::{server, store::LocalStore, Config, Origin};
 //! let origin = Origin::new(std::sync::Arc::new(LocalStore::new("samples")?), Config::default());
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
-//! server::run(listener, origin, std::future::pending(), std::time::Duration::from_secs(10)).await;
+//! server::run(listener, origin, std::future::pending(), server::Settings::default()).await;
 //! # Ok(()) }
 //! ```
 //!
 //! # Layout
-//! - [`key`], [`range`], [`validators`]: parse the request (path, `Range`, conditionals); pure.
+//! - [`key`], [`query`], [`range`], [`validators`]: parse the request (path, query once for
+//!   every parameter reader, `Range`, conditionals); pure.
 //! - [`plan`]: RFC 9110 decision (200/206/304/412/416) from parsed request + [`meta`]; pure.
 //! - [`access`]: origin lock, allowed keys, signed URLs (canonical form, keys, verification,
 //!   minting links for `imgorigin sign`); pure, decided before any store call.
 //! - [`store`]: where bytes come from: [`store::LocalStore`], [`store::S3Store`] (aws-sdk-s3
 //!   for configuration, GetObject/HeadObject signed by its own SigV4 with a per-day key and
 //!   sent on its own HTTP/1.1 connection pool per worker, parsed by httparse),
-//!   [`store::MemoryStore`] (tests, benches). Only stores do I/O.
+//!   [`store::MemoryStore`] (tests, benches). Only stores do I/O. [`store::Deadline`] bounds
+//!   every store call ([`Origin::new`] wraps the store in it).
 //! - [`body`]: the streamed response body, with resume on store failure and abort on loss.
 //! - [`response`]: outcome to `http::Response`; the one error-to-status mapping.
 //! - [`transform`]: on-the-fly resize and format conversion: query parsing, JPEG header probe
@@ -28,7 +30,8 @@
 //! - [`service`]: [`Origin`], the pipeline (`service/transformed.rs`: its transform branch);
 //!   [`cors`], [`config`]: its settings.
 //! - [`server`]: the hyper transport (`serve` runs one per worker thread on SO_REUSEPORT
-//!   listeners); [`lambda`]: the AWS Lambda Function URL transport
+//!   listeners), with its limits on clients: connections, header and send deadlines
+//!   ([`server::SendGuard`]); [`lambda`]: the AWS Lambda Function URL transport
 //!   (Runtime API loop, streamed and buffered responses). [`cli`]: flags and environment.
 //!
 //! # Request pipeline
@@ -36,7 +39,9 @@
 //!    [`Origin::handle_limited`] with the invoke mode's body budget).
 //! 2. Origin lock (`--require-header`): anything without the secret header is 403.
 //! 3. Method: GET and HEAD (OPTIONS when CORS is on, answered here), else 405.
-//! 4. Path to key: decode once, reject traversal and control bytes: 400 before any I/O.
+//! 4. Path to key: decode once, reject traversal and control bytes: 400 before any I/O. The
+//!    query is read once ([`query::Query`]; 400 for a bad escape or an escaped name of ours)
+//!    and that one reading feeds the signature check and the transform parameters.
 //! 5. Allowed keys (prefixes, extensions): else 404, like a missing object.
 //! 6. Signature for keys under a signed prefix: else 403 `forbidden` or `expired`,
 //!    `Cache-Control: no-store`. Steps 2-6 never touch the store.
@@ -44,9 +49,11 @@
 //!    (`w`, `h`, `fit`, `format`, `q`; 400 if bad) the request leaves here for the transform
 //!    branch: HeadObject, the RFC 9110 decision on the derived ETag (304/412 without
 //!    decoding), a slot of the shared semaphore (503 when none frees in time), the source
-//!    read whole, [`transform::render`] on the blocking pool, a 200 sent whole.
+//!    read whole as a resumable body within the store deadline, [`transform::render`] on the
+//!    blocking pool, a 200 sent whole.
 //! 8. One store call: HeadObject for HEAD; for GET one lookup that may carry the range and
-//!    validators and start the read (S3: one GetObject).
+//!    validators and start the read (S3: one GetObject). Every store call has a deadline
+//!    (`--store-timeout`, 504); bodies have idle and stall limits ([`body`]).
 //! 9. [`plan::decide`] on the returned metadata picks the status; the store's early answer is
 //!    used only when it agrees.
 //! 10. Headers from [`response`]; the body streams the planned span with backpressure.
@@ -61,6 +68,7 @@ pub mod key;
 pub mod lambda;
 pub mod meta;
 pub mod plan;
+pub mod query;
 pub mod range;
 pub mod response;
 pub mod server;

@@ -51,7 +51,7 @@ fn sign(args: &SignArgs) -> anyhow::Result<()> {
 
 async fn lambda(args: LambdaArgs, started: std::time::Instant) -> anyhow::Result<()> {
     let config = args.pipeline.config(&args.store.prefix)?;
-    let store = args.store.open().await?;
+    let store = args.store.open(&config).await?;
     let api =
         std::env::var("AWS_LAMBDA_RUNTIME_API").context("AWS_LAMBDA_RUNTIME_API is not set")?;
     imgorigin::lambda::run(&api, Origin::new(store, config), args.invoke_mode, started).await?;
@@ -66,7 +66,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let workers = args.worker_count();
     let main = current_thread()?;
     let (stores, listeners, shutdown) = main.block_on(async {
-        let stores = args.store.open_per_worker(workers).await?;
+        let stores = args.store.open_per_worker(workers, &config).await?;
         // Handlers go in before the "listening" line: a script may signal as soon as it reads it.
         let shutdown = shutdown_signal()?;
         let listeners = server::bind_reuseport(&args.listen, workers)
@@ -85,7 +85,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     for (i, (store, listener)) in stores.into_iter().zip(listeners).enumerate() {
         let origin = Origin::new(store, config.clone());
         let mut stopped = stopped.clone();
-        let drain = args.drain();
+        let settings = args.server_settings();
         let runtime = current_thread()?;
         let thread = std::thread::Builder::new()
             .name(format!("worker-{i}"))
@@ -95,7 +95,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                     let shutdown = async move {
                         let _ = stopped.wait_for(|s| *s).await;
                     };
-                    anyhow::Ok(server::run(listener, origin, shutdown, drain).await)
+                    anyhow::Ok(server::run(listener, origin, shutdown, settings).await)
                 })
             })
             .context("cannot start a worker thread")?;
@@ -116,8 +116,16 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Blocking-pool threads per worker runtime.
+const BLOCKING_THREADS: usize = 16;
+
 fn current_thread() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
+        // File reads and transforms run on the blocking pool; tokio's default of 512 threads
+        // per runtime let a few hundred slow clients of the local store start hundreds of
+        // threads (each with its stack and malloc arena). Transforms are bounded by their
+        // slots, file reads queue.
+        .max_blocking_threads(BLOCKING_THREADS)
         .enable_all()
         .build()
         .context("cannot start the async runtime")

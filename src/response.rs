@@ -6,6 +6,7 @@ use crate::body::ObjectBody;
 use crate::config::Config;
 use crate::key::KeyError;
 use crate::meta::ObjectMeta;
+use crate::query::QueryError;
 use crate::range::ByteSpan;
 use crate::store::StoreError;
 use crate::transform::TransformError;
@@ -25,6 +26,9 @@ pub enum RequestError {
     /// The path names no valid key.
     #[error("bad path: {0}")]
     BadPath(#[from] KeyError),
+    /// The query does not read (a bad escape, one of our names spelled with escapes).
+    #[error("bad query: {0}")]
+    BadQuery(#[from] QueryError),
     /// Not GET or HEAD (or OPTIONS with CORS).
     #[error("method not allowed")]
     MethodNotAllowed,
@@ -125,6 +129,10 @@ fn status_text(err: &RequestError) -> (StatusCode, &'static str) {
         RequestError::BadPath(_) => (
             StatusCode::BAD_REQUEST,
             "bad request: invalid object path\n",
+        ),
+        RequestError::BadQuery(_) => (
+            StatusCode::BAD_REQUEST,
+            "bad request: invalid query (percent-escapes, or an escaped parameter name)\n",
         ),
         RequestError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n"),
         // 501: this transport lacks the functionality (RFC 9110 §15.6.2); the object is fine

@@ -9,9 +9,11 @@ use crate::config::Config;
 use crate::key::object_key;
 use crate::meta::ObjectMeta;
 use crate::plan::{decide, Ask, Decision};
+use crate::query::Query;
 use crate::range::{ByteSpan, RangeRequest};
 use crate::response::{self, RequestError};
-use crate::store::{Fetched, GetRequest, Store};
+use crate::store::{Deadline, Fetched, GetRequest, Store};
+use crate::transform::params::from_query;
 use crate::validators::Conditions;
 use http::{Method, Request, Response, StatusCode};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,10 +28,10 @@ pub struct Origin {
 }
 
 impl Origin {
-    /// An origin serving `store`.
+    /// An origin serving `store`, every call to it bounded by `config.store_timeout`.
     pub fn new(store: Arc<dyn Store>, config: Config) -> Origin {
         Origin {
-            store,
+            store: Arc::new(Deadline::new(store, config.store_timeout)),
             config: Arc::new(config),
         }
     }
@@ -93,17 +95,19 @@ impl Origin {
             .as_str()
             .get(self.config.prefix.len()..)
             .unwrap_or_default();
+        // One reading of the query for every parser below (crate::query).
+        let query = Query::parse(parts.uri.query())?;
         self.config
             .access
-            .check_key(request_key, parts.uri.query(), unix_seconds(now))?;
+            .check_key(request_key, &query, unix_seconds(now))?;
         let conditions = Conditions::from_headers(&parts.headers);
         if self.config.transforms.enabled {
-            let query = parts.uri.query();
-            if let Some(params) = crate::transform::params::parse(query, &self.config.transforms)
+            if let Some(params) = from_query(&query, &self.config.transforms)
                 .map_err(crate::transform::TransformError::from)?
             {
                 return self
                     .transformed(transformed::Transform {
+                        rid,
                         key: key.as_str(),
                         head,
                         headers: &parts.headers,

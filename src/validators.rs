@@ -59,6 +59,11 @@ impl EntityTag {
         out
     }
 
+    /// Length of [`EntityTag::to_header_string`], without building it.
+    pub fn header_len(&self) -> usize {
+        self.opaque.len() + if self.weak { 2 } else { 0 }
+    }
+
     /// [`EntityTag::to_header_string`], appended to `out`.
     pub fn write_header_value(&self, out: &mut String) {
         if self.weak {

@@ -25,11 +25,15 @@ async fn start(store: MemoryStore) -> SocketAddr {
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let origin = Origin::new(Arc::new(store) as Arc<dyn Store>, Config::default());
+    let settings = server::Settings {
+        drain: Duration::from_secs(1),
+        ..server::Settings::default()
+    };
     tokio::spawn(server::run(
         listener,
         origin,
         std::future::pending(),
-        Duration::from_secs(1),
+        settings,
     ));
     addr
 }

@@ -4,6 +4,7 @@
 use super::keys::KeyRing;
 use super::signature::{self, SIGNED_PARAMS};
 use crate::key::{object_key, KeyError};
+use crate::query::Query;
 
 /// Why a link cannot be signed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -71,24 +72,24 @@ pub fn sign_link(
     ))
 }
 
-/// The parameters already in the target: transforms only, once each, decoded.
+/// The parameters already in the target: transforms only, once each, read as the origin reads
+/// them ([`Query`]).
 fn transform_params(query: &str) -> Result<Vec<(&'static str, String)>, LinkError> {
+    let parsed = Query::parse(Some(query)).map_err(|_| LinkError::Param(query.to_owned()))?;
     let mut out: Vec<(&'static str, String)> = Vec::new();
-    for pair in query.split('&').filter(|_| !query.is_empty()) {
-        let bad = || LinkError::Param(pair.to_owned());
-        let (name, value) = pair.split_once('=').ok_or_else(bad)?;
+    for (name, value) in parsed.pairs() {
+        let bad = || LinkError::Param(format!("{name}={value}"));
+        if value.is_empty() {
+            return Err(bad());
+        }
         let known = SIGNED_PARAMS
             .iter()
             .find(|n| **n == name && !matches!(**n, "exp" | "kid"))
             .ok_or_else(bad)?;
-        let value = crate::key::percent_decode_strict(value.as_bytes())
-            .ok()
-            .and_then(|v| String::from_utf8(v).ok())
-            .ok_or_else(bad)?;
         if out.iter().any(|(n, _)| n == known) {
             return Err(bad());
         }
-        out.push((known, value));
+        out.push((known, value.to_owned()));
     }
     Ok(out)
 }

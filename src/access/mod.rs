@@ -10,6 +10,7 @@ pub mod signature;
 pub use keys::{KeyConfigError, KeyRing, SigningKey};
 pub use signature::SignatureError;
 
+use crate::query::Query;
 use http::{HeaderMap, HeaderName};
 use std::fmt;
 use subtle::ConstantTimeEq;
@@ -119,27 +120,31 @@ impl Access {
     }
 
     /// Allowed keys, then the signature, for the request key `key` (the decoded path without
-    /// its leading `/`, before `--prefix` is prepended) with the request's raw `query`, at
+    /// its leading `/`, before `--prefix` is prepended) with the request's decoded `query`, at
     /// `now` (Unix seconds). Unsigned prefixes ignore the query entirely.
     ///
     /// # Errors
     /// [`Denied::NotAllowed`] or [`Denied::Signature`].
-    pub fn check_key(&self, key: &str, query: Option<&str>, now: u64) -> Result<(), Denied> {
+    pub fn check_key(&self, key: &str, query: &Query<'_>, now: u64) -> Result<(), Denied> {
         if !self.allowed(key) {
             return Err(Denied::NotAllowed);
         }
         match &self.signing {
             Some(signing) if signing.covers(key) => {
                 let path = format!("/{key}");
-                Ok(signature::verify(
-                    &signing.keys,
-                    &path,
-                    query.unwrap_or(""),
-                    now,
-                )?)
+                Ok(signature::verify(&signing.keys, &path, query, now)?)
             }
             _ => Ok(()),
         }
+    }
+
+    /// Whether the request key `requested` may be answered with the bytes of `resolved`, the
+    /// key a local file reached through a symlink really is (both without `--prefix`). The
+    /// rules hold for what is read: the target must be an allowed key, and a link outside
+    /// the signed prefixes may not reach a key inside them.
+    pub fn admits_link(&self, requested: &str, resolved: &str) -> bool {
+        let signed = |key: &str| self.signing.as_ref().is_some_and(|s| s.covers(key));
+        self.allowed(resolved) && (signed(requested) || !signed(resolved))
     }
 
     fn allowed(&self, key: &str) -> bool {

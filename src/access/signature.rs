@@ -15,7 +15,7 @@
 //! be extended or made ambiguous.
 
 use super::keys::{valid_kid, HmacSha256, KeyRing, SigningKey};
-use crate::key::percent_decode_strict;
+use crate::query::Query;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::Mac;
@@ -48,7 +48,7 @@ pub enum SignatureError {
     /// No `sig`, `exp` or `kid`.
     #[error("signature parameters missing")]
     Missing,
-    /// A parameter that is not `name=value`, a bad escape, or a bad `exp`/`kid`/`sig` value.
+    /// A query [`Query::parse`] refuses, or a bad `exp`/`kid`/`sig` value.
     #[error("malformed signature parameter {0:?}")]
     Malformed(&'static str),
     /// A parameter given twice.
@@ -96,27 +96,32 @@ pub struct SignedQuery {
     pub sig: Vec<u8>,
 }
 
-/// Reads every `name=value` pair of `query` once, by position.
+/// Reads the signature parameters of a raw query (tests, tools): [`Query::parse`], then
+/// [`from_query`].
+///
+/// # Errors
+/// As [`from_query`]; a query [`Query::parse`] refuses is `Malformed("query")`.
+pub fn parse(query: &str) -> Result<SignedQuery, SignatureError> {
+    let query = Query::parse(Some(query)).map_err(|_| SignatureError::Malformed("query"))?;
+    from_query(&query)
+}
+
+/// Reads every pair of the request's one decoded [`Query`] once, by position.
 ///
 /// # Errors
 /// [`SignatureError::Missing`], `Malformed`, `Duplicate` or `Unsigned`.
-pub fn parse(query: &str) -> Result<SignedQuery, SignatureError> {
+pub fn from_query(query: &Query<'_>) -> Result<SignedQuery, SignatureError> {
     let mut params: Vec<(&'static str, String)> = Vec::new();
-    let mut sig: Option<String> = None;
-    for pair in query.split('&').filter(|_| !query.is_empty()) {
-        let (raw_name, raw_value) = pair
-            .split_once('=')
-            .ok_or(SignatureError::Malformed("pair"))?;
-        let name = decode(raw_name).ok_or(SignatureError::Malformed("name"))?;
-        let value = decode(raw_value).ok_or(SignatureError::Malformed("value"))?;
-        let seen = params.iter().any(|(n, _)| *n == name.as_str());
+    let mut sig: Option<&str> = None;
+    for (name, value) in query.pairs() {
+        let seen = params.iter().any(|(n, _)| *n == name);
         if seen || (name == SIG_PARAM && sig.is_some()) {
-            return Err(SignatureError::Duplicate(name));
+            return Err(SignatureError::Duplicate(name.to_owned()));
         }
-        match SIGNED_PARAMS.iter().find(|n| **n == name.as_str()) {
-            Some(known) => params.push((known, value)),
+        match SIGNED_PARAMS.iter().find(|n| **n == name) {
+            Some(known) => params.push((known, value.to_owned())),
             None if name == SIG_PARAM => sig = Some(value),
-            None => return Err(SignatureError::Unsigned(name)),
+            None => return Err(SignatureError::Unsigned(name.to_owned())),
         }
     }
     let get = |name| params.iter().find(|(n, _)| *n == name).map(|(_, v)| v);
@@ -140,10 +145,6 @@ pub fn parse(query: &str) -> Result<SignedQuery, SignatureError> {
         kid,
         sig,
     })
-}
-
-fn decode(raw: &str) -> Option<String> {
-    String::from_utf8(percent_decode_strict(raw.as_bytes()).ok()?).ok()
 }
 
 /// Canonical decimal only: no sign, no leading zero, at most [`MAX_EXP_DIGITS`] digits.
@@ -201,8 +202,13 @@ pub fn sign(key: &SigningKey, canonical: &str) -> String {
 ///
 /// # Errors
 /// The first [`SignatureError`] found.
-pub fn verify(keys: &KeyRing, path: &str, query: &str, now: u64) -> Result<(), SignatureError> {
-    let signed = parse(query)?;
+pub fn verify(
+    keys: &KeyRing,
+    path: &str,
+    query: &Query<'_>,
+    now: u64,
+) -> Result<(), SignatureError> {
+    let signed = from_query(query)?;
     let key = keys
         .get(&signed.kid)
         .ok_or_else(|| SignatureError::UnknownKey(signed.kid.clone()))?;

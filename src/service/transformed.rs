@@ -7,13 +7,14 @@ use crate::meta::ObjectMeta;
 use crate::plan::{decide, Ask, Decision};
 use crate::range::{ByteSpan, RangeRequest};
 use crate::response::{self, RequestError};
+use crate::store::StoreError;
 use crate::transform::format::{auto_preference, FormatChoice};
 use crate::transform::{render, Params, TransformError};
 use crate::validators::{Conditions, EntityTag};
 use bytes::Bytes;
-use futures_util::StreamExt;
 use http::header::{ACCEPT_RANGES, VARY};
 use http::{HeaderMap, HeaderValue, Response};
+use http_body_util::BodyExt;
 use sha2::{Digest, Sha256};
 use std::time::SystemTime;
 
@@ -23,6 +24,7 @@ const RENDER_VERSION: &str = "imgorigin-render-1";
 
 /// One transform request, as the pipeline parsed it.
 pub(super) struct Transform<'a> {
+    pub(super) rid: u64,
     pub(super) key: &'a str,
     pub(super) head: bool,
     pub(super) headers: &'a HeaderMap,
@@ -86,7 +88,7 @@ impl Origin {
         .await
         .map_err(|_| TransformError::Busy)?
         .map_err(|_| TransformError::Busy)?;
-        let bytes = self.read_whole(t.key, &source).await?;
+        let bytes = self.read_whole(t.rid, t.key, &source).await?;
         let (params, headers, limits) = (t.params, t.headers.clone(), limits.clone());
         let rendered = tokio::task::spawn_blocking(move || {
             let _slot = slot;
@@ -113,31 +115,38 @@ impl Origin {
         Ok(r)
     }
 
-    /// The whole source, checked to be exactly `meta.len` bytes of the version we validated.
-    async fn read_whole(&self, key: &str, meta: &ObjectMeta) -> Result<Vec<u8>, RequestError> {
+    /// The whole source, exactly `meta.len` bytes of the version we validated. Read as a
+    /// response body is, so with the same resume on store failures and the same idle and
+    /// stall deadlines (crate::body), and all of it within the store deadline: a stalled
+    /// source cannot hold a transform slot.
+    async fn read_whole(
+        &self,
+        rid: u64,
+        key: &str,
+        meta: &ObjectMeta,
+    ) -> Result<Vec<u8>, RequestError> {
         if meta.len == 0 {
             Err(TransformError::Unsupported("empty object".into()))?;
         }
-        let span = ByteSpan {
-            first: 0,
-            last: meta.len - 1,
-        };
-        let mut chunks = self.store.read(key, span, &meta.etag).await?;
+        let span = ByteSpan::whole(meta.len).ok_or(StoreError::Changed)?;
+        let mut body = self.body(rid, key, meta, span, None).await?;
         let mut out = Vec::with_capacity(usize::try_from(meta.len).unwrap_or(0));
-        while let Some(chunk) = chunks.next().await {
-            out.extend_from_slice(&chunk?);
-            if out.len() as u64 > meta.len {
-                break;
+        let read = async {
+            while let Some(frame) = body.frame().await {
+                if let Ok(data) = frame.map_err(|e| e.0)?.into_data() {
+                    out.extend_from_slice(&data);
+                }
             }
-        }
-        if out.len() as u64 != meta.len {
-            return Err(crate::store::StoreError::Interrupted(format!(
-                "source read gave {} of {} bytes",
-                out.len(),
-                meta.len
-            ))
-            .into());
-        }
+            Ok::<(), StoreError>(())
+        };
+        // The whole read has the store deadline too: a source that trickles a few bytes
+        // before each stall makes progress for the body's own limits, yet holds a slot.
+        let limit = self.config.store_timeout;
+        tokio::time::timeout(limit, read).await.map_err(|_| {
+            StoreError::Timeout(format!("transform source not read within {limit:?}"))
+        })??;
+        // ObjectBody never ends short of its span without an error.
+        debug_assert_eq!(out.len() as u64, meta.len);
         Ok(out)
     }
 }

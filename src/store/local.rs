@@ -9,22 +9,38 @@ use super::{ChunkStream, Fetched, GetRequest, Store, StoreError};
 use crate::meta::ObjectMeta;
 use crate::range::ByteSpan;
 use crate::validators::EntityTag;
+use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use futures_util::{FutureExt, StreamExt};
-use std::io::{self, SeekFrom};
+use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::UNIX_EPOCH;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
-use tokio_util::io::ReaderStream;
 
 /// Read size per chunk: large enough that per-chunk overhead (a blocking-pool hop, a frame)
-/// is small, small enough that 8 slow clients hold little memory.
-const CHUNK: usize = 128 * 1024;
+/// is small, small enough that hundreds of clients that do not read hold little memory (each
+/// holds at most about one chunk in the server's write queue).
+const CHUNK: usize = 64 * 1024;
+
+/// Decides whether a key whose path resolves, through symlinks, to another key under the root
+/// may be served: `(requested, resolved)`, both keys as the store sees them.
+pub type LinkPolicy = Arc<dyn Fn(&str, &str) -> bool + Send + Sync>;
 
 /// Serves regular files under one directory.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct LocalStore {
     root: PathBuf,
+    /// `None` serves any link that stays under the root.
+    links: Option<LinkPolicy>,
+}
+
+impl std::fmt::Debug for LocalStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalStore")
+            .field("root", &self.root)
+            .field("links", &self.links.as_ref().map(|_| "policy"))
+            .finish()
+    }
 }
 
 impl LocalStore {
@@ -40,18 +56,31 @@ impl LocalStore {
                 "root is not a directory",
             ));
         }
-        Ok(LocalStore { root })
+        Ok(LocalStore { root, links: None })
+    }
+
+    /// The same store, serving a key reached through a symlink only when `policy` admits it
+    /// (the access rules checked on the resolved key: crate::access::Access::admits_link).
+    pub fn with_link_policy(mut self, policy: LinkPolicy) -> LocalStore {
+        self.links = Some(policy);
+        self
     }
 
     async fn resolve(&self, key: &str) -> Result<(PathBuf, std::fs::Metadata), StoreError> {
         let path = tokio::fs::canonicalize(self.root.join(key))
             .await
             .map_err(io_error)?;
-        if !path.starts_with(&self.root) {
-            return Err(StoreError::NotFound(format!(
-                "{} leaves the root",
-                path.display()
-            )));
+        let resolved = path
+            .strip_prefix(&self.root)
+            .ok()
+            .and_then(|rel| rel.to_str())
+            .ok_or_else(|| StoreError::NotFound(format!("{} leaves the root", path.display())))?;
+        if let Some(admits) = self.links.as_ref().filter(|_| resolved != key) {
+            if !admits(key, resolved) {
+                return Err(StoreError::NotFound(format!(
+                    "{key} links to {resolved}, which the access rules do not admit for it"
+                )));
+            }
         }
         let md = tokio::fs::metadata(&path).await.map_err(io_error)?;
         if !md.is_file() {
@@ -72,20 +101,52 @@ impl LocalStore {
         etag: &EntityTag,
     ) -> Result<ChunkStream, StoreError> {
         let (path, _) = self.resolve(key).await?;
-        let mut file = tokio::fs::File::open(&path).await.map_err(io_error)?;
+        let (file, md) = tokio::task::spawn_blocking(move || {
+            let file = std::fs::File::open(&path)?;
+            let md = file.metadata()?;
+            io::Result::Ok((file, md))
+        })
+        .await
+        .map_err(|e| StoreError::Failed(format!("open task: {e}")))?
+        .map_err(io_error)?;
         // The validator is checked on the open handle, so the bytes read are the version the
         // response headers describe even if the path is replaced meanwhile.
-        let md = file.metadata().await.map_err(io_error)?;
         if !md.is_file() || !meta_of(key, &md).etag.strong_eq(etag) {
             return Err(StoreError::Changed);
         }
-        file.seek(SeekFrom::Start(span.first))
-            .await
-            .map_err(io_error)?;
-        let stream = ReaderStream::with_capacity(file.take(span.len()), CHUNK)
-            .map(|r| r.map_err(|e| StoreError::Interrupted(e.to_string())));
-        Ok(stream.boxed())
+        Ok(chunks(Arc::new(file), span))
     }
+}
+
+/// The bytes of `span` as positional reads of [`CHUNK`] bytes, each on the blocking pool into
+/// a buffer of its own. Nothing is kept between reads: a connection whose client does not
+/// read holds the one chunk it was handed and no reader buffer besides (tokio's `File` keeps
+/// its last buffer, and `ReaderStream` reserves the next).
+fn chunks(file: Arc<std::fs::File>, span: ByteSpan) -> ChunkStream {
+    futures_util::stream::try_unfold(span.first, move |at| {
+        let file = Arc::clone(&file);
+        async move {
+            if at > span.last {
+                return Ok(None);
+            }
+            let want = usize::try_from((span.last - at + 1).min(CHUNK as u64)).unwrap_or(CHUNK);
+            let chunk = tokio::task::spawn_blocking(move || read_at(&file, at, want))
+                .await
+                .map_err(|e| StoreError::Interrupted(format!("read task: {e}")))??;
+            Ok(Some((chunk, at + want as u64)))
+        }
+    })
+    .boxed()
+}
+
+/// Exactly `want` bytes at `at`, or an error: a file that shrank is a read to resume (and
+/// then a changed version), never a short chunk.
+fn read_at(file: &std::fs::File, at: u64, want: usize) -> Result<Bytes, StoreError> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = vec![0u8; want];
+    file.read_exact_at(&mut buf, at)
+        .map_err(|e| StoreError::Interrupted(format!("reading at {at}: {e}")))?;
+    Ok(Bytes::from(buf))
 }
 
 fn meta_of(key: &str, md: &std::fs::Metadata) -> ObjectMeta {
@@ -106,8 +167,9 @@ fn io_error(e: io::Error) -> StoreError {
         io::ErrorKind::NotFound | io::ErrorKind::NotADirectory | io::ErrorKind::IsADirectory => {
             StoreError::NotFound(e.to_string())
         }
-        // ELOOP (symlink loops) and EACCES hide the object rather than report a server fault.
-        _ if e.raw_os_error() == Some(40) => StoreError::NotFound(e.to_string()),
+        // ELOOP (symlink loops), ENAMETOOLONG (a name the client made up) and EACCES hide the
+        // object rather than report a server fault.
+        _ if matches!(e.raw_os_error(), Some(40 | 36)) => StoreError::NotFound(e.to_string()),
         io::ErrorKind::PermissionDenied => StoreError::NotFound(e.to_string()),
         io::ErrorKind::TimedOut => StoreError::Timeout(e.to_string()),
         _ => StoreError::Failed(e.to_string()),

@@ -1,11 +1,13 @@
 //! Stores: where object bytes come from. A store answers in domain terms ([`Fetched`],
 //! [`StoreError`]); it never builds an HTTP response.
 
+mod deadline;
 mod local;
 mod memory;
-mod s3;
+pub(crate) mod s3;
 
-pub use local::LocalStore;
+pub use deadline::Deadline;
+pub use local::{LinkPolicy, LocalStore};
 pub use memory::{MemoryStore, StreamCounter};
 pub use s3::{S3Options, S3Store};
 

@@ -6,6 +6,7 @@
 
 use super::format::{Format, FormatChoice};
 use super::limits::{Limits, AVIF_MAX_DIMENSION};
+use crate::query::{Query, QueryError};
 
 /// How the image fits the `w` x `h` box (the CSS `object-fit` / sharp names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +51,9 @@ pub struct Params {
 /// A transform parameter the client must fix: answered 400 with this text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParamError {
+    /// The query itself does not read (crate::query).
+    #[error(transparent)]
+    Query(#[from] QueryError),
     /// A parameter given twice: which one would count is ambiguous.
     #[error("{0} given more than once")]
     Repeated(&'static str),
@@ -94,17 +98,23 @@ pub fn default_quality(format: Format) -> u8 {
     }
 }
 
-/// Parses the transform parameters of `query` (raw, percent-encoded). `None` when it holds
-/// none of them: the object is served as is.
+/// Parses the transform parameters of a raw query (tests, tools): [`Query::parse`], then
+/// [`from_query`]; a query that does not read is a `Query` error.
 ///
 /// # Errors
 /// A [`ParamError`] for a bad, repeated or disallowed value.
 pub fn parse(query: Option<&str>, limits: &Limits) -> Result<Option<Params>, ParamError> {
+    from_query(&Query::parse(query)?, limits)
+}
+
+/// The transform parameters of the request's one decoded [`Query`]. `None` when it holds
+/// none of them: the object is served as is.
+///
+/// # Errors
+/// A [`ParamError`] for a bad, repeated or disallowed value.
+pub fn from_query(query: &Query<'_>, limits: &Limits) -> Result<Option<Params>, ParamError> {
     let mut raw: [Option<&str>; 5] = [None; 5];
-    for pair in query.unwrap_or("").split('&') {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        // Our names and values are plain ASCII: an encoded name is not ours, and an encoded
-        // value fails the value check below.
+    for (name, value) in query.pairs() {
         if let Some(i) = NAMES.iter().position(|n| *n == name) {
             if raw[i].replace(value).is_some() {
                 return Err(ParamError::Repeated(NAMES[i]));

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod client;
+pub mod fake_s3;
 pub mod fixtures;
 pub mod lambda_watch;
 pub mod procs;

@@ -17,6 +17,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 const ATTEMPTS: u32 = 3;
+/// How long an error answer's body is read for its `<Code>`; a stalled one is classified
+/// without it.
+const ERROR_BODY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Refresh credentials this long before they expire, so no request is signed with a key that
 /// expires in flight.
 const REFRESH_MARGIN: Duration = Duration::from_secs(300);
@@ -222,7 +225,7 @@ fn push_field(out: &mut Vec<u8>, name: &str, value: &[u8]) {
 /// Reads an error answer's `<Code>` (bounded: an error body is a few hundred bytes).
 pub(super) async fn error_code(resp: Response<ChunkStream>) -> (StatusCode, Option<String>) {
     let status = resp.status();
-    let body = wire::read_bounded(resp.into_body(), 64 * 1024).await;
+    let body = wire::read_bounded(resp.into_body(), 64 * 1024, ERROR_BODY_TIMEOUT).await;
     let text = String::from_utf8_lossy(&body);
     let code = text.find("<Code>").and_then(|at| {
         let start = at + "<Code>".len();

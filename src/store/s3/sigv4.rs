@@ -23,12 +23,26 @@ pub(super) struct SignedHeaders<'s> {
     pub(super) authorization: String,
 }
 
-/// Access key, secret and session token, as the credentials chain gave them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Access key, secret and session token, as the credentials chain gave them. `Debug` shows
+/// the access key id only: the store's `{:?}` must never print the secret or the token.
+#[derive(Clone, PartialEq, Eq)]
 pub(super) struct Secret {
     pub(super) access_key_id: String,
     pub(super) secret_access_key: String,
     pub(super) session_token: Option<String>,
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Secret")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"** redacted **")
+            .field(
+                "session_token",
+                &self.session_token.as_ref().map(|_| "** redacted **"),
+            )
+            .finish()
+    }
 }
 
 /// A signing key for one day, region and secret, already absorbed into an HMAC state, and

@@ -10,14 +10,20 @@
 //! I/O itself and a connection goes back to the pool the moment its answer is complete.
 //!
 //! Framing follows RFC 9112 §6.3: no body for HEAD, 1xx, 204 and 304; chunked; then
-//! Content-Length; else until the server closes. A connection is reused only after a complete
-//! answer on HTTP/1.1 without `Connection: close`, so a half-read body can never be taken for
-//! the start of the next answer.
+//! Content-Length; else until the server closes.
+//!
+//! Reuse invariants (a pooled connection must never hand one request another's bytes):
+//! 1. a connection is checked in only after a complete answer on HTTP/1.1 without
+//!    `Connection: close`, with no byte left over in its buffer, so a half-read body can never
+//!    be taken for the start of the next answer;
+//! 2. at checkout it must have nothing to read ([`Conn::is_clean`]): anything the server sent
+//!    while it sat idle, or its close, discards it;
+//! 3. it is not reused after [`IDLE_TIMEOUT`], or after any error on it.
 
 #[path = "wire_body.rs"]
 mod body;
 #[path = "wire_head.rs"]
-mod head;
+pub(crate) mod head;
 
 use super::StoreError;
 use crate::store::ChunkStream;
@@ -86,7 +92,7 @@ enum Io {
 }
 
 /// Why a round trip got no answer.
-enum Failure {
+pub(crate) enum Failure {
     /// The server closed the connection before answering: on a reused connection, a request
     /// that crossed the server's idle close, safe to send again.
     Closed,
@@ -168,10 +174,11 @@ impl Pool {
         }
     }
 
+    /// An idle connection proven clean, newest first; stale or unclean ones are closed.
     fn checkout(&self) -> Option<Conn> {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        while let Some(conn) = idle.pop() {
-            if conn.idle_since.elapsed() < IDLE_TIMEOUT {
+        while let Some(mut conn) = idle.pop() {
+            if conn.idle_since.elapsed() < IDLE_TIMEOUT && conn.is_clean() {
                 return Some(conn);
             }
         }
@@ -250,6 +257,21 @@ impl Conn {
     async fn fill(&mut self) -> io::Result<usize> {
         fill(&mut self.io, &mut self.buf).await
     }
+
+    /// Whether an idle connection has nothing to read, checked without waiting. Bytes that
+    /// arrived unasked (a late or extra answer from a broken or hostile server) would be read
+    /// as the next request's answer, and an end of stream means the server closed it: either
+    /// way it must not be reused. hyper-util's pool makes the same check at checkout
+    /// (`Poolable::is_open`, hyper#1429).
+    fn is_clean(&mut self) -> bool {
+        let mut probe = [0u8; 1];
+        let mut probe = ReadBuf::new(&mut probe);
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        matches!(
+            Pin::new(&mut self.io).poll_read(&mut cx, &mut probe),
+            Poll::Pending
+        )
+    }
 }
 
 /// Writes `head` and reads until an answer head (not an interim 1xx) is complete.
@@ -323,10 +345,13 @@ fn tls_config() -> Arc<rustls::ClientConfig> {
     }))
 }
 
-/// Reads an error answer's body, at most `limit` bytes of it.
-pub(super) async fn read_bounded(mut body: ChunkStream, limit: usize) -> Bytes {
+/// Reads an error answer's body, at most `limit` bytes of it and for at most `time`: what
+/// has arrived by then (an error body is read only for its code, and a server that stalls
+/// in it must not hold the request).
+pub(super) async fn read_bounded(mut body: ChunkStream, limit: usize, time: Duration) -> Bytes {
+    let deadline = tokio::time::Instant::now() + time;
     let mut out = BytesMut::new();
-    while let Some(Ok(chunk)) = body.next().await {
+    while let Ok(Some(Ok(chunk))) = tokio::time::timeout_at(deadline, body.next()).await {
         out.extend_from_slice(&chunk[..chunk.len().min(limit - out.len())]);
         if out.len() >= limit {
             break;
