@@ -45,7 +45,13 @@ pub fn sign_link(
     if target.contains('#') {
         return Err(LinkError::BadTarget);
     }
-    let path_start = match target.split_once("://") {
+    // The path is looked for before the query: `http://h?/a` has no path (a fuzzer found
+    // the index taken from the whole target running past the part before `?`).
+    let (without_query, query) = match target.split_once('?') {
+        Some((before, query)) => (before, query),
+        None => (target, ""),
+    };
+    let path_start = match without_query.split_once("://") {
         Some((scheme, rest)) if scheme == "http" || scheme == "https" => rest
             .find('/')
             .map(|i| scheme.len() + 3 + i)
@@ -53,10 +59,6 @@ pub fn sign_link(
         Some(_) => return Err(LinkError::BadTarget),
         None if target.starts_with('/') => 0,
         None => return Err(LinkError::BadTarget),
-    };
-    let (without_query, query) = match target.split_once('?') {
-        Some((before, query)) => (before, query),
-        None => (target, ""),
     };
     let decoded = object_key(&without_query[path_start..], "")?;
     let mut params = transform_params(query)?;

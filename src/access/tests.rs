@@ -254,6 +254,8 @@ fn sign_link_refusals() {
     assert_eq!(err(None, "a.jpg"), LinkError::BadTarget);
     assert_eq!(err(None, "ftp://h/a.jpg"), LinkError::BadTarget);
     assert_eq!(err(None, "https://h"), LinkError::BadTarget);
+    // Found by fuzzing (signed_link): the path must come before the query.
+    assert_eq!(err(None, "http://h?/a"), LinkError::BadTarget);
     assert_eq!(err(None, "/a.jpg#x"), LinkError::BadTarget);
     assert!(matches!(err(None, "/a/../b.jpg"), LinkError::BadPath(_)));
     assert_eq!(err(None, "/a.jpg?x=1"), LinkError::Param("x=1".into()));
