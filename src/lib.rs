@@ -26,7 +26,10 @@
 //! - [`response`]: outcome to `http::Response`; the one error-to-status mapping.
 //! - [`transform`]: on-the-fly resize and format conversion: query parsing, JPEG header probe
 //!   and output geometry (pure), then decode (mozjpeg with DCT scaling; `image` for PNG, GIF,
-//!   WebP), resize (fast_image_resize), orientation, encode (libwebp, mozjpeg, png, ravif).
+//!   WebP), resize (fast_image_resize), orientation, encode (libwebp, mozjpeg, png, ravif);
+//!   each admitted into a process-wide memory budget on an estimate of its peak read from
+//!   the header ([`transform::budget`], [`transform::admit`]).
+//! - [`allocator`]: glibc malloc settings and a trimmer thread that give freed memory back.
 //! - [`service`]: [`Origin`], the pipeline (`service/transformed.rs`: its transform branch);
 //!   [`cors`], [`config`]: its settings.
 //! - [`server`]: the hyper transport (`serve` runs one per worker thread on SO_REUSEPORT
@@ -49,8 +52,10 @@
 //!    (`w`, `h`, `fit`, `format`, `q`; 400 if bad) the request leaves here for the transform
 //!    branch: HeadObject, the RFC 9110 decision on the derived ETag (304/412 without
 //!    decoding), a slot of the shared semaphore (503 when none frees in time), the source
-//!    read whole as a resumable body within the store deadline, [`transform::render`] on the
-//!    blocking pool, a 200 sent whole.
+//!    read whole as a resumable body within the store deadline, its header read
+//!    ([`transform::prepare`]) and the estimated peak admitted into the memory budget (503
+//!    when it does not free in time, 422 when it never could), [`transform::Prepared::render`]
+//!    on the blocking pool, a 200 sent whole.
 //! 8. One store call: HeadObject for HEAD; for GET one lookup that may carry the range and
 //!    validators and start the read (S3: one GetObject). Every store call has a deadline
 //!    (`--store-timeout`, 504); bodies have idle and stall limits ([`body`]).
@@ -60,6 +65,7 @@
 #![deny(missing_docs)]
 
 pub mod access;
+pub mod allocator;
 pub mod body;
 pub mod cli;
 pub mod config;

@@ -22,6 +22,11 @@ fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
+    imgorigin::allocator::tune();
+    if !matches!(cli.command, Some(Command::Sign(_)) | None) {
+        imgorigin::allocator::spawn_trimmer(imgorigin::allocator::TRIM_INTERVAL)
+            .context("cannot start the memory trimmer")?;
+    }
     match cli.command {
         Some(Command::Serve(args)) => serve(args),
         Some(Command::Lambda(args)) => tokio::runtime::Builder::new_multi_thread()

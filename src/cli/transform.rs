@@ -1,8 +1,9 @@
 //! Transform flags: what `?w=&h=&fit=&format=&q=` may ask for and cost.
 
 use crate::transform::format::Format;
-use crate::transform::limits::default_formats;
-use crate::transform::Limits;
+use crate::transform::host_memory::LimitSource;
+use crate::transform::limits::{default_concurrency, default_formats};
+use crate::transform::{Limits, MemoryBudget};
 use clap::Args;
 use std::time::Duration;
 
@@ -33,9 +34,16 @@ pub struct TransformArgs {
     #[arg(long, env = "IMGORIGIN_TRANSFORM_CONCURRENCY",
           value_parser = clap::value_parser!(u16).range(1..=256))]
     pub transform_concurrency: Option<u16>,
-    /// Seconds a transform waits for a free slot before 503 with Retry-After.
+    /// Seconds a transform waits for a free slot and for its memory before 503 with
+    /// Retry-After.
     #[arg(long, env = "IMGORIGIN_TRANSFORM_QUEUE_TIMEOUT", default_value_t = 10)]
     pub transform_queue_timeout: u64,
+    /// MiB that all transforms may hold at once (each is admitted on an estimate of its peak
+    /// made from the header); default: half the memory limit (Lambda size, cgroup, or
+    /// MemTotal), at most 1024.
+    #[arg(long, env = "IMGORIGIN_TRANSFORM_MEMORY",
+          value_parser = clap::value_parser!(u64).range(1..=1 << 22))]
+    pub transform_memory: Option<u64>,
 }
 
 fn parse_format(name: &str) -> Result<Format, String> {
@@ -43,9 +51,21 @@ fn parse_format(name: &str) -> Result<Format, String> {
 }
 
 impl TransformArgs {
-    /// The limits these flags set.
+    /// The limits these flags set; logs the memory budget and where its size came from.
     pub fn limits(&self) -> Limits {
-        let defaults = Limits::default();
+        let memory = match self.transform_memory {
+            Some(mib) => MemoryBudget::new(mib, LimitSource::Flag),
+            None => MemoryBudget::from_host(),
+        };
+        if !self.no_transforms {
+            // Half the limit, within 16 and 1024 MiB, unless the flag gave it.
+            tracing::info!(
+                mib = memory.mib(),
+                from = memory.source().describe(),
+                limit_mib = memory.limit().map(|b| b >> 20),
+                "transform memory budget"
+            );
+        }
         Limits {
             enabled: !self.no_transforms,
             max_pixels: self.max_pixels,
@@ -58,8 +78,9 @@ impl TransformArgs {
             },
             concurrency: self
                 .transform_concurrency
-                .map_or(defaults.concurrency, usize::from),
+                .map_or_else(default_concurrency, usize::from),
             queue_timeout: Duration::from_secs(self.transform_queue_timeout),
+            memory,
         }
     }
 }
@@ -70,14 +91,49 @@ mod tests {
     use crate::transform::format::Format;
     use clap::Parser;
 
-    fn formats(extra: &[&str]) -> Result<Vec<Format>, String> {
+    fn limits(extra: &[&str]) -> Result<crate::transform::Limits, String> {
         let mut args = vec!["imgorigin", "serve", "--root", "."];
         args.extend_from_slice(extra);
         let cli = Cli::try_parse_from(args).map_err(|e| e.to_string())?;
         match cli.command {
-            Some(Command::Serve(s)) => Ok(s.pipeline.transform.limits().formats),
+            Some(Command::Serve(s)) => Ok(s.pipeline.transform.limits()),
             _ => unreachable!("serve was given"),
         }
+    }
+
+    fn formats(extra: &[&str]) -> Result<Vec<Format>, String> {
+        limits(extra).map(|l| l.formats)
+    }
+
+    // The flag sets the budget in MiB; without it the host decides (host_memory's tests);
+    // 0 and non-numbers are refused.
+    #[test]
+    fn transform_memory_flag() {
+        use crate::transform::host_memory::LimitSource;
+        // (flags) -> (MiB, source), or refused
+        type Case<'a> = (&'a [&'a str], Option<(u64, LimitSource)>);
+        let cases: [Case; 5] = [
+            (
+                &["--transform-memory", "128"],
+                Some((128, LimitSource::Flag)),
+            ),
+            (
+                &["--transform-memory", "4096"],
+                Some((4096, LimitSource::Flag)),
+            ),
+            (&["--transform-memory", "0"], None),
+            (&["--transform-memory", "1g"], None),
+            (&["--transform-memory", "-5"], None),
+        ];
+        for (args, want) in cases {
+            let got = limits(args)
+                .ok()
+                .map(|l| (l.memory.mib(), l.memory.source()));
+            assert_eq!(got, want, "{args:?}");
+        }
+        let host = limits(&[]).expect("no flag").memory;
+        assert_ne!(host.source(), LimitSource::Flag);
+        assert!((16..=1024).contains(&host.mib()), "{}", host.mib());
     }
 
     // AVIF is opt-in: off unless listed, on when listed, in any position.

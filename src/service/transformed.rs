@@ -1,5 +1,6 @@
 //! The pipeline for a request with transform parameters: validators first (a 304 never
-//! decodes), then a slot, the source read whole, and the transform on the blocking pool.
+//! decodes), then a slot, the source read whole, its header read and the peak memory
+//! estimated, admission into the memory budget, and the transform on the blocking pool.
 
 use super::Origin;
 use crate::body::ObjectBody;
@@ -9,7 +10,7 @@ use crate::range::{ByteSpan, RangeRequest};
 use crate::response::{self, RequestError};
 use crate::store::StoreError;
 use crate::transform::format::{auto_preference, FormatChoice};
-use crate::transform::{render, Params, TransformError};
+use crate::transform::{prepare, Limits, Params, TransformError};
 use crate::validators::{Conditions, EntityTag};
 use bytes::Bytes;
 use http::header::{ACCEPT_RANGES, VARY};
@@ -80,22 +81,23 @@ impl Origin {
                 max: limits.max_source_bytes,
             })?;
         }
-        // The slot covers the source bytes as well as the pixels: both count against memory.
-        let slot = tokio::time::timeout(
-            limits.queue_timeout,
+        // The source alone over the memory budget can never be admitted: say so before
+        // reading it.
+        limits.memory.check_fits(source.len)?;
+        // One deadline for the queue: the slot, then the memory.
+        let deadline = tokio::time::Instant::now() + limits.queue_timeout;
+        // The slot bounds CPU; it also bounds how many sources are read before their
+        // estimate is known (at most `concurrency` x `max_source_bytes`).
+        let slot = tokio::time::timeout_at(
+            deadline,
             self.config.transform_slots.clone().acquire_owned(),
         )
         .await
         .map_err(|_| TransformError::Busy)?
         .map_err(|_| TransformError::Busy)?;
         let bytes = self.read_whole(t.rid, t.key, &source).await?;
-        let (params, headers, limits) = (t.params, t.headers.clone(), limits.clone());
-        let rendered = tokio::task::spawn_blocking(move || {
-            let _slot = slot;
-            render(&bytes, &params, &headers, &limits)
-        })
-        .await
-        .map_err(|e| TransformError::Encode(format!("transform task: {e}")))??;
+        let headers = t.headers.clone();
+        let rendered = render_admitted(bytes, t.params, headers, limits, deadline, slot).await?;
         meta.len = rendered.bytes.len() as u64;
         meta.content_type = Some(rendered.format.mime().to_owned());
         if t.max_body.is_some_and(|max| meta.len > max) {
@@ -103,7 +105,7 @@ impl Origin {
         }
         let body = match t.head {
             true => ObjectBody::empty(),
-            false => ObjectBody::bytes(Bytes::from(rendered.bytes)),
+            false => ObjectBody::bytes(rendered.bytes),
         };
         let mut r = response::object(&meta, None, &self.config, body);
         r.headers_mut()
@@ -149,6 +151,49 @@ impl Origin {
         debug_assert_eq!(out.len() as u64, meta.len);
         Ok(out)
     }
+}
+
+/// An output and the budget its bytes hold until the body is dropped.
+struct Output {
+    bytes: Bytes,
+    format: crate::transform::format::Format,
+}
+
+/// Reads the header and estimates the peak (blocking pool: a large JPEG's scan count reads
+/// the whole file), waits until the estimate fits the memory budget (until `deadline`),
+/// then renders on the blocking pool holding it and the slot, which stay held until the
+/// render ends even if the client leaves. The header is parsed once.
+async fn render_admitted(
+    bytes: Vec<u8>,
+    params: Params,
+    headers: HeaderMap,
+    limits: &Limits,
+    deadline: tokio::time::Instant,
+    slot: tokio::sync::OwnedSemaphorePermit,
+) -> Result<Output, TransformError> {
+    let failed = |e: tokio::task::JoinError| TransformError::Encode(format!("transform task: {e}"));
+    let l = limits.clone();
+    let prepared = tokio::task::spawn_blocking(move || prepare(bytes, &params, &headers, &l))
+        .await
+        .map_err(failed)??;
+    let estimate = prepared.estimate();
+    tracing::debug!(
+        estimate_kib = estimate >> 10,
+        available_kib = limits.memory.available_bytes() >> 10,
+        "transform admission"
+    );
+    let mut admitted = limits.memory.admit(estimate, deadline).await?;
+    tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        let rendered = prepared.render()?;
+        // The rest of the estimate is released when `admitted` drops, here on this thread.
+        Ok(Output {
+            bytes: admitted.charge(rendered.bytes),
+            format: rendered.format,
+        })
+    })
+    .await
+    .map_err(failed)?
 }
 
 /// A strong ETag for the output: the source version, the canonical parameters and, for

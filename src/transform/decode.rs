@@ -7,6 +7,10 @@
 use super::format::Format;
 use super::probe;
 use super::TransformError;
+use image::codecs::gif::GifDecoder;
+use image::codecs::png::PngDecoder;
+use image::codecs::webp::WebPDecoder;
+use std::io::{BufRead, Seek};
 use std::os::raw::c_int;
 
 /// Decoded pixels, rows top to bottom, in the source's stored orientation.
@@ -33,6 +37,8 @@ pub struct Header {
     pub height: u32,
     /// EXIF orientation (1-8).
     pub orientation: u8,
+    /// Whole-image coefficient buffers libjpeg will hold (progressive or multi-scan), else 0.
+    pub coefficient_bytes: u64,
 }
 
 /// Scans beyond this are a decoding cost attack ("scan bomb"); real progressive files have
@@ -72,10 +78,14 @@ pub fn jpeg_header(bytes: &[u8], max_pixels: u64) -> Result<Header, TransformErr
     if info.components == 4 {
         return Err(TransformError::Unsupported("CMYK JPEG".into()));
     }
+    // One baseline scan is decoded row by row; several scans (progressive, or baseline with
+    // one scan per component) need every coefficient of the image at once.
+    let buffered = info.progressive || info.scans > 1;
     Ok(Header {
         width: info.width,
         height: info.height,
         orientation: info.orientation,
+        coefficient_bytes: if buffered { info.coefficient_bytes } else { 0 },
     })
 }
 
@@ -171,49 +181,107 @@ fn check_full_decode(
     Ok(())
 }
 
-fn image_decoder(
-    bytes: &[u8],
+/// A PNG, GIF or WebP source whose header has been read: the decoder holds the parsed
+/// header and the bytes, so decoding later does not read the header again. Boxed: the
+/// decoders' states are several hundred bytes and differ in size.
+pub enum ImageSource<R: BufRead + Seek> {
+    /// PNG.
+    Png(Box<PngDecoder<R>>),
+    /// GIF (its first frame is decoded).
+    Gif(Box<GifDecoder<R>>),
+    /// WebP (lossy or lossless; the first frame of an animation).
+    Webp(Box<WebPDecoder<R>>),
+}
+
+/// What an image source's header says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageHeader {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// EXIF orientation 1-8.
+    pub orientation: u8,
+    /// Decoded as RGBA8 (else RGB8).
+    pub alpha: bool,
+    /// Bytes per pixel of the decoder's own layout (16-bit RGBA: 8), before conversion.
+    pub native_bytes_per_pixel: u8,
+}
+
+/// Reads the header of a PNG, GIF or WebP source and checks its size against the limits.
+///
+/// # Errors
+/// Malformed, unsupported or too large sources.
+pub fn image_source<R: BufRead + Seek>(
+    reader: R,
     format: Format,
     max_pixels: u64,
-) -> Result<impl image::ImageDecoder + '_, TransformError> {
-    let format = match format {
-        Format::Png => image::ImageFormat::Png,
-        Format::Gif => image::ImageFormat::Gif,
-        Format::Webp => image::ImageFormat::WebP,
-        other => return Err(TransformError::Unsupported(other.name().into())),
-    };
-    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
+) -> Result<(ImageSource<R>, ImageHeader), TransformError> {
+    let malformed =
+        |e: image::ImageError| TransformError::Malformed(format!("{}: {e}", format.name()));
     let mut limits = image::Limits::default();
     // RGBA8 of the largest allowed image, plus the decoder's own buffers.
     limits.max_alloc = Some(max_pixels.saturating_mul(4).saturating_add(64 << 20));
-    reader.limits(limits);
-    reader
-        .into_decoder()
-        .map_err(|e| TransformError::Malformed(format!("{}: {e}", format.extensions_str()[0])))
+    let mut source = match format {
+        Format::Png => ImageSource::Png(Box::new(
+            PngDecoder::with_limits(reader, limits.clone()).map_err(malformed)?,
+        )),
+        Format::Gif => ImageSource::Gif(Box::new(GifDecoder::new(reader).map_err(malformed)?)),
+        Format::Webp => ImageSource::Webp(Box::new(WebPDecoder::new(reader).map_err(malformed)?)),
+        other => return Err(TransformError::Unsupported(other.name().into())),
+    };
+    let header = match &mut source {
+        ImageSource::Png(d) => header_of(&mut **d, limits, format, max_pixels),
+        ImageSource::Gif(d) => header_of(&mut **d, limits, format, max_pixels),
+        ImageSource::Webp(d) => header_of(&mut **d, limits, format, max_pixels),
+    }?;
+    Ok((source, header))
 }
 
-/// Decodes a PNG, GIF (first frame) or WebP source to RGBA8, or RGB8 when it is opaque,
-/// after checking the size its header gives against the limits.
-///
-/// # Errors
-/// Malformed, truncated or too large sources.
-pub fn other(bytes: &[u8], format: Format, max_pixels: u64) -> Result<Pixels, TransformError> {
-    let mut decoder = image_decoder(bytes, format, max_pixels)?;
-    check_full_decode(&decoder, format, max_pixels)?;
-    let orientation = image::ImageDecoder::orientation(&mut decoder).map_or(1, |o| o.to_exif());
-    let img = image::DynamicImage::from_decoder(decoder)
+fn header_of(
+    d: &mut impl image::ImageDecoder,
+    limits: image::Limits,
+    format: Format,
+    max_pixels: u64,
+) -> Result<ImageHeader, TransformError> {
+    d.set_limits(limits)
         .map_err(|e| TransformError::Malformed(format!("{}: {e}", format.name())))?;
-    let (width, height) = (img.width(), img.height());
-    let (data, channels) = if img.color().has_alpha() {
-        (img.into_rgba8().into_raw(), 4)
-    } else {
-        (img.into_rgb8().into_raw(), 3)
-    };
-    Ok(Pixels {
-        data,
+    check_full_decode(d, format, max_pixels)?;
+    let (width, height) = d.dimensions();
+    let color = d.color_type();
+    Ok(ImageHeader {
         width,
         height,
-        channels,
-        orientation,
+        orientation: d.orientation().map_or(1, |o| o.to_exif()),
+        alpha: color.has_alpha(),
+        native_bytes_per_pixel: color.bytes_per_pixel(),
     })
+}
+
+impl<R: BufRead + Seek> ImageSource<R> {
+    /// Decodes to RGBA8, or RGB8 when the source is opaque; the reader (and the bytes it
+    /// owns) is dropped before the conversion copy is made.
+    ///
+    /// # Errors
+    /// Malformed or truncated data.
+    pub fn decode(self, header: &ImageHeader) -> Result<Pixels, TransformError> {
+        let (img, format) = match self {
+            ImageSource::Png(d) => (image::DynamicImage::from_decoder(*d), Format::Png),
+            ImageSource::Gif(d) => (image::DynamicImage::from_decoder(*d), Format::Gif),
+            ImageSource::Webp(d) => (image::DynamicImage::from_decoder(*d), Format::Webp),
+        };
+        let img = img.map_err(|e| TransformError::Malformed(format!("{}: {e}", format.name())))?;
+        let (width, height) = (img.width(), img.height());
+        let (data, channels) = match header.alpha {
+            true => (img.into_rgba8().into_raw(), 4),
+            false => (img.into_rgb8().into_raw(), 3),
+        };
+        Ok(Pixels {
+            data,
+            width,
+            height,
+            channels,
+            orientation: header.orientation,
+        })
+    }
 }

@@ -1,5 +1,6 @@
 //! What an operator allows transforms to cost.
 
+use super::admit::MemoryBudget;
 use super::format::Format;
 use std::time::Duration;
 
@@ -20,8 +21,11 @@ pub struct Limits {
     pub formats: Vec<Format>,
     /// Transforms running at once; each holds one source and its decoded pixels.
     pub concurrency: usize,
-    /// How long a request waits for a free slot before 503 with Retry-After.
+    /// How long a request waits for a free slot, then for its memory, before 503 with
+    /// Retry-After (one deadline for both).
     pub queue_timeout: Duration,
+    /// Bytes all transforms may hold at once, shared by every worker (clones share it).
+    pub memory: MemoryBudget,
 }
 
 impl Default for Limits {
@@ -33,10 +37,16 @@ impl Default for Limits {
             max_dimension: 4096,
             widths: None,
             formats: default_formats(),
-            concurrency: std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+            concurrency: default_concurrency(),
             queue_timeout: Duration::from_secs(10),
+            memory: MemoryBudget::from_host(),
         }
     }
+}
+
+/// Transforms at once unless the operator says: the usable CPUs (they are CPU-bound).
+pub fn default_concurrency() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
 }
 
 /// Largest side of an AVIF output, below `--max-dimension`: rav1e's time and frame memory

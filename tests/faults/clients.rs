@@ -1,7 +1,7 @@
 //! Faults of clients: many that never read what they asked for, more connections than the
 //! server takes.
 
-use crate::common::procs::{imgorigin_command, Kind};
+use crate::common::procs::{imgorigin_command, proc_status_kib, Kind};
 use crate::common::{fetch, pattern, sha256, write_pattern_file, Backend, Imgorigin};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -9,6 +9,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 const BIG: u64 = 8 << 20;
+/// How far above the idle server's RSS memory may stay once the clients are gone.
+const IDLE_SLACK_KIB: u64 = 8 * 1024;
 const REQUEST: &[u8] = b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n";
 
 /// Fails with a clear message while `serve` does not know `flag` (it would not start).
@@ -46,6 +48,9 @@ async fn never_reading(addr: SocketAddr, n: usize) -> Vec<TcpStream> {
 async fn never_reading_clients_leave_the_server_responsive_and_small(kind: Kind) {
     let (backend, small) = store(kind).await;
     let server = Imgorigin::start(&backend.serve_args());
+    let warm = fetch(server.addr, "GET", "/small.bin", &[]).await;
+    assert_eq!(warm.status, 200, "{kind:?}: warm-up");
+    let idle = proc_status_kib(server.pid(), "VmRSS:");
     let stuck = never_reading(server.addr, 300).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let start = Instant::now();
@@ -65,6 +70,19 @@ async fn never_reading_clients_leave_the_server_responsive_and_small(kind: Kind)
         "{kind:?}: peak RSS {peak} KiB with 300 clients not reading 8 MiB each, over 64 MiB"
     );
     drop(stuck);
+    // Memory goes back once they are gone: RSS near the idle server's within 10 s.
+    let back = idle + IDLE_SLACK_KIB;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut rss = proc_status_kib(server.pid(), "VmRSS:");
+    while rss > back && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        rss = proc_status_kib(server.pid(), "VmRSS:");
+    }
+    println!("{kind:?}: RSS {rss} KiB after the clients left (idle {idle} KiB)");
+    assert!(
+        rss <= back,
+        "{kind:?}: RSS {rss} KiB 10 s after the clients left, over idle {idle} + {IDLE_SLACK_KIB} KiB"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
