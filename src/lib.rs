@@ -70,6 +70,8 @@ pub mod body;
 pub mod cli;
 pub mod config;
 pub mod cors;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod key;
 pub mod lambda;
 pub mod meta;

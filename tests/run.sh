@@ -8,6 +8,8 @@
 #   node         (apt-get nodejs) for the CloudFront Function tests
 #   nasm         (apt-get) for the JPEG codec's SIMD and rav1e's (AVIF) assembly
 #   avifdec      (apt-get libavif-bin) to decode the AVIF answers in tests/transforms.rs
+#   cargo-fuzz   (cargo install --locked, pinned in tests/fuzz.sh; ~3 min to build, once) for
+#                the fuzzing step, which also builds the fuzz targets (fuzz/) every run
 # Extra arguments go to `cargo test` (e.g. `tests/run.sh --test conformance`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,6 +41,9 @@ say "deploy/: cfn-lint $("$CFN_LINT" --version) and the CloudFront Function's no
 
 say "loadtest/harness: unit tests of the load test's arithmetic"
 python3 -m unittest discover -s loadtest/harness
+
+# Builds the fuzz targets and runs each for FUZZ_SECONDS (default 30); fails on any finding.
+tests/fuzz.sh
 
 export S3S_FS MOTO_SERVER CARGO_LAMBDA AVIFDEC
 say "s3s-fs: $S3S_FS; cargo-lambda: $CARGO_LAMBDA; moto: $MOTO_SERVER; avifdec: $AVIFDEC"

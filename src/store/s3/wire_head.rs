@@ -7,10 +7,10 @@ use http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 const MAX_HEADERS: usize = 128;
 
 /// The answer's head, and whether the connection may carry another request after its body.
-pub(super) struct Answer {
-    pub(super) status: StatusCode,
-    pub(super) headers: HeaderMap,
-    pub(super) keep_alive: bool,
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) keep_alive: bool,
 }
 
 /// The answer headers the store reads: framing (wire_body.rs), keep-alive, and what
@@ -51,7 +51,7 @@ pub(super) fn kept(name: &str) -> Option<HeaderName> {
 
 /// Parses a complete head off the front of `buf`; `None` while it is incomplete. Header
 /// values share the head's bytes rather than being copied one by one.
-pub(super) fn parse_head(buf: &mut BytesMut) -> Result<Option<Answer>, Failure> {
+pub(crate) fn parse_head(buf: &mut BytesMut) -> Result<Option<Answer>, Failure> {
     if buf.is_empty() {
         return Ok(None);
     }
