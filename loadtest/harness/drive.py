@@ -33,6 +33,7 @@ class Measured:
     bytes: int = 0
     latencies: list = field(default_factory=list)  # seconds, one per completed request
     errors: dict = field(default_factory=dict)  # what went wrong -> count
+    busy: int = 0  # 503s where they are an expected answer (a full memory budget)
 
     def add_error(self, what: str, n: int = 1) -> None:
         if n:
@@ -42,6 +43,7 @@ class Measured:
         self.requests += other.requests
         self.bytes += other.bytes
         self.latencies.extend(other.latencies)
+        self.busy += other.busy
         for k, v in other.errors.items():
             self.add_error(k, v)
 
@@ -65,6 +67,7 @@ class Measured:
             "max_ms": round(lat[-1] * 1000, 3) if lat else None,
             "errors": sum(self.errors.values()),
             "error_kinds": dict(self.errors),
+            "busy": self.busy,
         }
 
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import procs
 import report
 from drive import Measured
-from scenarios import FULL, QUICK, SCENARIOS, Target, draw_ranges
+from scenarios import (BUDGET_MIB, BUDGET_QUEUE_TIMEOUT, FULL, QUICK, SCENARIOS, Target,
+                       draw_ranges)
 
 ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / "loadtest" / "work"
@@ -63,10 +64,11 @@ def imgorigin_env(extra: dict) -> dict:
     return env
 
 
-def start_services(args, data: Path, transforms: bool) -> tuple[dict, list]:
+def start_services(args, data: Path, transforms: bool, budget: bool = False) -> tuple[dict, list]:
     """Returns (services by name, targets). A target: name, base URL, measured service names,
     the backend whose CPU it costs, and the scenario kinds it serves. The sharp server starts
-    only when transform scenarios run (`transforms`)."""
+    only when transform scenarios run (`transforms`), the imgorigin with a memory budget only
+    for the transform-memory scenario (`budget`)."""
     exe = os.environ.get("IMGORIGIN", str(ROOT / "target" / "release" / "imgorigin"))
     s = {}
     static_port = procs.free_port()
@@ -110,7 +112,7 @@ def start_services(args, data: Path, transforms: bool) -> tuple[dict, list]:
                                                      "--bucket", procs.BUCKET, "--endpoint", endpoint],
                                        port, WORK / "imgorigin.log", env=imgorigin_env({}))
         base, measured = f"http://127.0.0.1:{port}/", ["imgorigin"]
-        serves = ("bytes", "transform")
+        serves = ("bytes", "transform", "noread")
     root_port = procs.free_port()
     s["imgorigin-root"] = procs.Service(
         "imgorigin --root", [exe, "serve", "--listen", f"127.0.0.1:{root_port}", "--root",
@@ -121,11 +123,20 @@ def start_services(args, data: Path, transforms: bool) -> tuple[dict, list]:
     targets = [
         Target(ours, base, measured, backend, serves=serves),
         Target("nginx-proxy", f"http://127.0.0.1:{proxy_port}/{procs.BUCKET}/", ["nginx-proxy"],
-               backend, sign=signed),
+               backend, sign=signed, serves=("bytes",) if signed else ("bytes", "noread")),
         Target("direct", f"{endpoint}/{procs.BUCKET}/", [backend], None, sign=signed),
         Target("imgorigin-root", f"http://127.0.0.1:{root_port}/", ["imgorigin-root"], None,
-               serves=("bytes", "transform")),
+               serves=("bytes", "transform", "noread")),
     ]
+    if budget:
+        port = procs.free_port()
+        s["imgorigin-budget"] = procs.Service(
+            "imgorigin --transform-memory",
+            [exe, "serve", "--listen", f"127.0.0.1:{port}", "--bucket", procs.BUCKET, "--endpoint",
+             endpoint, "--transform-memory", str(BUDGET_MIB), "--transform-queue-timeout",
+             str(BUDGET_QUEUE_TIMEOUT)], port, WORK / "imgorigin-budget.log", env=imgorigin_env({}))
+        targets.append(Target("imgorigin-budget", f"http://127.0.0.1:{port}/", ["imgorigin-budget"],
+                              backend, serves=("budget",)))
     if transforms:
         # The peer of the transform scenarios reads the source over plain HTTP from the nginx
         # backend (s3s-fs would need a signed request, which "the classic recipe" does not do).
@@ -143,13 +154,15 @@ def measure(scenario, targets: list, services, timing, ranges) -> list:
     runs only, since the backend also serves the others."""
     rounds = timing.rounds if scenario.interleaved else 1
     run_timing = timing.round() if rounds > 1 else timing
-    pids, cpu, totals = {}, {}, {}
+    pids, cpu, totals, base = {}, {}, {}, {}
     for t in targets:
         if scenario.warm:
             scenario.warm(t)
         pids[t.name] = {n: services[n].pids() for n in t.measured + ([t.backend] if t.backend else [])}
         for n in t.measured:
             procs.reset_peak_rss(pids[t.name][n])
+        # After the reset the peak is the RSS now: what the server holds before the run.
+        base[t.name] = sum(procs.peak_rss_kib(pids[t.name][n]) for n in t.measured)
         cpu[t.name] = {n: 0.0 for n in pids[t.name]}
         totals[t.name] = Measured()
     for r in range(rounds):
@@ -160,8 +173,21 @@ def measure(scenario, targets: list, services, timing, ranges) -> list:
                 cpu[t.name][n] += procs.cpu_seconds(p) - before[n]
             totals[t.name].merge(part)
             totals[t.name].seconds += part.seconds
-    return [target_row(scenario, t, services, totals[t.name], pids[t.name], cpu[t.name])
+    rows = [target_row(scenario, t, services, totals[t.name], pids[t.name], cpu[t.name])
             for t in targets]
+    for t, row in zip(targets, rows):
+        budget_row(scenario, row, base[t.name])
+    return rows
+
+
+def budget_row(scenario, row: dict, base_kib: int) -> None:
+    """The server's RSS before the run, and for a scenario with a memory budget the peak it
+    may reach: budget + that base + slack."""
+    if row.get("server_rss_mib") is None:
+        return
+    row["base_rss_mib"] = round(base_kib / 1024, 1)
+    if scenario.budget_mib is not None:
+        row["rss_limit_mib"] = round(scenario.budget_mib + row["base_rss_mib"] + scenario.slack_mib, 1)
 
 
 def target_row(scenario, target: Target, services, result: Measured, pids: dict, cpu: dict) -> dict:
@@ -191,13 +217,14 @@ def run(args) -> int:
     try:
         # The Lambda path is not measured on transforms: no photo, no sharp server, no node.
         transforms = any(s.needs == "transform" for s in scenarios) and not args.lambda_
+        budget = any(s.needs == "budget" for s in scenarios) and not args.lambda_
         if args.target:
             base = args.target.rstrip("/") + "/"
-            targets = [Target("target", base, [], None, serves=("bytes", "transform"))]
+            targets = [Target("target", base, [], None, serves=("bytes", "transform", "noread"))]
         else:
             print("==> writing the test objects", file=sys.stderr)
-            procs.make_objects(WORK / "data", photo=transforms)
-            services, targets = start_services(args, WORK / "data", transforms)
+            procs.make_objects(WORK / "data", photo=transforms or budget, png16=budget)
+            services, targets = start_services(args, WORK / "data", transforms, budget)
             if "sharp" in services:
                 peer_notes["sharp"] = procs.sharp_versions(services["sharp"].port)
         ranges = draw_ranges(timing)
@@ -210,7 +237,8 @@ def run(args) -> int:
                     and not (args.quick and s.needs == "transform" and t.name == "imgorigin-root")]
             if not here:
                 print(f"==> {s.id}: no target here serves it (transforms run with "
-                      "`imgorigin serve` and --target), skipped", file=sys.stderr)
+                      "`imgorigin serve` and --target, transform-memory with `imgorigin serve`), "
+                      "skipped", file=sys.stderr)
                 continue
             print(f"==> {s.id}: {', '.join(t.name for t in here)}", file=sys.stderr)
             for r in measure(s, here, services, timing, ranges):
@@ -238,7 +266,7 @@ def write_results(args, timing, scenarios, rows, peer_notes=None) -> int:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
         "mode": mode + (" --quick" if args.quick else ""), "backend": args.backend,
         "timing": (f"{timing.seconds} s per run ({rounds_note(timing)}), range scenarios {timing.waves} waves of "
-                   f"{timing.wave_seconds} s, slow clients {timing.slow_seconds} s, "
+                   f"{timing.wave_seconds} s, slow and never-reading clients {timing.slow_seconds} s, "
                    f"transforms {timing.transform_seconds} s"),
     }
     v = (peer_notes or {}).get("sharp")

@@ -14,6 +14,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from memory import make_png16
+
 BUCKET = "bench"
 PREFIX = "loadtest/"
 # name -> size; deterministic content (seeded by name), so every run moves the same bytes.
@@ -64,9 +66,10 @@ def make_photo(folder: Path) -> None:
     stamp.write_text(digest.hexdigest())
 
 
-def make_objects(data_dir: Path, photo: bool = True) -> Path:
-    """Writes the objects under data_dir/BUCKET/PREFIX (skipping ones already complete), and
-    the transform source when `photo`."""
+def make_objects(data_dir: Path, photo: bool = True, png16: bool = True) -> Path:
+    """Writes the objects under data_dir/BUCKET/PREFIX (skipping ones already complete), the
+    transform source when `photo`, the 16-bit PNG of the transform-memory scenario when
+    `png16`."""
     folder = data_dir / BUCKET / PREFIX
     folder.mkdir(parents=True, exist_ok=True)
     for name, size in OBJECTS.items():
@@ -84,6 +87,8 @@ def make_objects(data_dir: Path, photo: bool = True) -> Path:
         tmp.rename(path)
     if photo:
         make_photo(folder)
+    if png16:
+        make_png16(folder)
     return folder
 
 

@@ -37,6 +37,10 @@ def ratios(rows: list, scenarios: list) -> list:
              + [("imgorigin", "sharp"), ("imgorigin-root", "sharp")])
     out = []
     for s in scenarios:
+        # Memory scenarios: one process with a budget, or a probe's latency under idle
+        # clients; their point is the server's memory, not a rate to compare.
+        if s["kind"] in ("probe", "budget"):
+            continue
         for ours, peer in pairs:
             a, b = by.get((s["id"], ours)), by.get((s["id"], peer))
             if not a or not b:
@@ -61,8 +65,10 @@ def verdicts(rows: list, scenarios: list, ratio_rows: list, limits: dict) -> lis
         out.append((r["errors"] <= limits["max_errors"], f"{r['scenario']} {r['target']}: errors",
                     r["errors"], limits["max_errors"], True))
         if r.get("server_rss_mib") is not None:
-            # A transform holds the source, its decoded pixels and the output: its own limit.
-            max_rss = (limits["max_transform_rss_mib"] if kinds.get(r["scenario"]) == "thumbs"
+            # A transform holds the source, its decoded pixels and the output: its own limit;
+            # a run against a memory budget: budget + the server's RSS before it + slack.
+            max_rss = (r["rss_limit_mib"] if r.get("rss_limit_mib") is not None
+                       else limits["max_transform_rss_mib"] if kinds.get(r["scenario"]) == "thumbs"
                        else limits["max_rss_mib"])
             out.append((r["server_rss_mib"] <= max_rss,
                         f"{r['scenario']} {r['target']}: peak RSS MiB", r["server_rss_mib"],
@@ -130,6 +136,15 @@ def markdown(meta: dict, scenarios: list, rows: list, ratio_rows: list, checks: 
                              f"| {fmt(r.get('cpu_ms_per_thumb'))} "
                              f"| {fmt(vs.get((r['scenario'], r['target'])), 2)} "
                              f"| {fmt(r.get('server_rss_mib'))} |")
+    memory_rows = [r for r in rows if r.get("rss_limit_mib") is not None]
+    if memory_rows:
+        lines += ["", "Memory budget (503s are the budget's answer when full, not errors):", "",
+                  "| scenario | target | answers | 503 | errors | RSS before MiB | peak RSS MiB | limit MiB |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|"]
+        for r in memory_rows:
+            lines.append(f"| {r['scenario']} | {r['target']} | {r['requests']} | {r.get('busy', 0)} "
+                         f"| {r['errors']} | {fmt(r.get('base_rss_mib'))} | {fmt(r['server_rss_mib'])} "
+                         f"| {fmt(r['rss_limit_mib'])} |")
     lines += ["", "Scenarios: " + "; ".join(f"{k}: {v}" for k, v in titles.items()) + ".", "",
               "Thresholds:", ""]
     for ok, what, got, limit, gates in checks:
@@ -144,7 +159,7 @@ def markdown(meta: dict, scenarios: list, rows: list, ratio_rows: list, checks: 
 
 COLORS = {"imgorigin": "#0072b2", "lambda": "#009e73", "target": "#0072b2",
           "nginx-proxy": "#e69f00", "direct": "#9e9e9e", "imgorigin-root": "#56b4e9",
-          "nginx-static": "#cccccc", "sharp": "#d55e00"}
+          "nginx-static": "#cccccc", "sharp": "#d55e00", "imgorigin-budget": "#cc79a7"}
 
 
 def svg_chart(scenarios: list, rows: list) -> str:

@@ -9,6 +9,7 @@ import subprocess
 from dataclasses import dataclass, replace
 
 from drive import SIGV4_CURL, Load, Measured, run_one, run_waves, slow_clients, transform_load, warm_up
+from memory import PNG16, budget_burst, noread
 from procs import OBJECTS, PHOTO, PREFIX
 
 KIB, MIB = 1 << 10, 1 << 20
@@ -42,7 +43,9 @@ class Target:
     measured: list  # services whose peak RSS and CPU are this target's
     backend: str | None  # the service this target reads from, for its CPU
     sign: bool = False  # SigV4-sign requests (s3s-fs, directly or through the proxy)
-    serves: tuple = ("bytes",)  # scenario kinds it runs: "bytes" (stored objects), "transform"
+    # scenario kinds it runs: "bytes" (stored objects), "transform", "noread" (clients that
+    # never read; not through a signing peer), "budget" (the imgorigin with a memory budget)
+    serves: tuple = ("bytes",)
 
 
 @dataclass
@@ -56,6 +59,10 @@ class Scenario:
     # Run in Timing.rounds rounds interleaved across targets: the short, CPU-bound request
     # scenarios, whose ratios a drift in machine speed moves most.
     interleaved: bool = False
+    # The server's peak RSS must stay within this budget + its RSS before the run + slack
+    # (MiB), instead of the scenario kind's fixed limit.
+    budget_mib: float | None = None
+    slack_mib: float = 0.0
 
 
 def url(target: Target, name: str) -> str:
@@ -137,6 +144,38 @@ def transform(id: str, title: str, name: str, width: int, fmt: str, conns: int) 
                     warm=lambda target: warm_up(query(target), conns))
 
 
+# The transform-memory scenario's imgorigin: `--transform-memory BUDGET_MIB`. Each worst case
+# fits alone (about 150 and 195 MiB estimated), two never do.
+BUDGET_MIB = 256
+# Beyond budget + base: the sources read under the two slots before admission, 20 clients'
+# connections and HTTP buffers, the S3 client's, thread stacks, allocator rounding.
+BUDGET_SLACK_MIB = 32
+BUDGET_QUEUE_TIMEOUT = 4
+NOREAD_CLIENTS = 300
+
+
+def never_reading(name: str, clients: int, probe: str):
+    def run(target, t: Timing, _ranges) -> Measured:
+        return noread(url(target, name), clients, t.slow_seconds, url(target, probe), OBJECTS[probe])
+
+    return Scenario("noread", f"{clients} clients ask for {OBJECTS[name] >> 20} MiB and never read; "
+                    f"one {OBJECTS[probe] >> 10} KiB GET at a time meanwhile", "probe", run, needs="noread")
+
+
+def transform_memory(clients: int) -> Scenario:
+    cases = [(PHOTO, 4096), (PNG16, 400)]
+
+    def run(target, t: Timing, _ranges) -> Measured:
+        urls = [(f"{url(target, name)}?w={w}&format=webp", "webp", w) for name, w in cases]
+        return budget_burst(urls, clients, t.transform_seconds)
+
+    return Scenario("transform-memory",
+                    f"{clients} clients: 24 MP JPEG -> 4096 px WebP, 16-bit 4090 px PNG -> 400 px WebP; "
+                    f"--transform-memory {BUDGET_MIB}", "budget", run, needs="budget",
+                    warm=lambda target: warm_up(f"{url(target, PHOTO)}?w=64&format=webp", 1),
+                    budget_mib=BUDGET_MIB, slack_mib=BUDGET_SLACK_MIB)
+
+
 SCENARIOS = [
     Scenario("small", "64 KiB GET, 64 conns", "requests", full_get("64k.bin", 64), interleaved=True),
     Scenario("large-64m", "64 MiB GET, 8 conns", "bytes", full_get("64m.bin", 8)),
@@ -149,10 +188,13 @@ SCENARIOS = [
     Scenario("revalidate", "If-None-Match -> 304, 64 conns", "requests", revalidate("1m.bin", 64),
              interleaved=True),
     Scenario("slow", "16 clients at 1 MiB/s on 190 MiB", "bytes", slow("190m.bin", 16, MIB)),
+    never_reading("8m.bin", NOREAD_CLIENTS, "64k.bin"),
     # Last: a transform holds tens of MiB, which the allocator may keep, and the byte
     # scenarios' peak RSS (VmHWM is reset to the current RSS, not below) must not inherit it.
     transform("transform-400-webp", "24 MP JPEG -> 400 px WebP, 4 conns", PHOTO, 400, "webp", 4),
     transform("transform-1280-jpeg", "24 MP JPEG -> 1280 px JPEG, 4 conns", PHOTO, 1280, "jpeg", 4),
+    # Its own imgorigin process (with the budget), so its memory is its own.
+    transform_memory(20),
 ]
 
 
