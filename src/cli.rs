@@ -194,6 +194,9 @@ pub enum ConfigError {
     /// A bad origin-lock header.
     #[error(transparent)]
     RequireHeader(#[from] RequiredHeaderError),
+    /// An AWS configuration the S3 reads do not support (the message says what to do).
+    #[error("S3: {0}")]
+    S3(String),
 }
 
 impl StoreArgs {
@@ -231,7 +234,7 @@ impl StoreArgs {
             endpoint: self.endpoint.clone(),
             region: self.region.clone(),
         };
-        let first = S3Store::new(options).await;
+        let first = S3Store::new(options).await.map_err(ConfigError::S3)?;
         let mut stores: Vec<Arc<dyn Store>> = Vec::with_capacity(workers);
         for _ in 1..workers {
             stores.push(Arc::new(first.with_own_pool()));

@@ -39,3 +39,10 @@ pub fn s3_answer_head(buf: &mut BytesMut) -> AnswerHead {
         Err(_) => AnswerHead::Malformed,
     }
 }
+
+/// The answer headers the S3 store keeps (`KEPT`, src/store/s3/wire_head.rs), lower case.
+pub fn s3_kept_headers() -> impl Iterator<Item = &'static str> {
+    crate::store::s3::wire::head::KEPT
+        .iter()
+        .map(|n| n.as_str())
+}

@@ -19,7 +19,8 @@
 //!   minting links for `imgorigin sign`); pure, decided before any store call.
 //! - [`store`]: where bytes come from: [`store::LocalStore`], [`store::S3Store`] (aws-sdk-s3
 //!   for configuration, GetObject/HeadObject signed by its own SigV4 with a per-day key and
-//!   sent on its own HTTP/1.1 connection pool per worker, parsed by httparse),
+//!   sent on its own HTTP/1.1 connection pool per worker, parsed by httparse, retried as
+//!   the SDK's standard strategy; docs/s3.md),
 //!   [`store::MemoryStore`] (tests, benches). Only stores do I/O. [`store::Deadline`] bounds
 //!   every store call ([`Origin::new`] wraps the store in it).
 //! - [`body`]: the streamed response body, with resume on store failure and abort on loss.

@@ -16,6 +16,24 @@ pub struct ObjectMeta {
     pub content_type: Option<String>,
     /// The object's own Cache-Control (S3 metadata), which overrides the configured default.
     pub cache_control: Option<String>,
+    /// The other representation headers stored with it (S3 metadata).
+    pub stored: StoredHeaders,
+}
+
+/// Headers S3 stores with an object and sends with its bytes, which a client needs to use
+/// them: a gzip object without its Content-Encoding is garbage to a browser. Sent with the
+/// stored bytes (200, 206; Expires on 304 too, RFC 9110 §15.4.5), never with a transform's
+/// output, which is another representation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoredHeaders {
+    /// `Content-Encoding` (`gzip`, `br`).
+    pub content_encoding: Option<String>,
+    /// `Content-Disposition` (`attachment; filename=...`).
+    pub content_disposition: Option<String>,
+    /// `Content-Language`.
+    pub content_language: Option<String>,
+    /// `Expires`, as stored.
+    pub expires: Option<String>,
 }
 
 impl ObjectMeta {
@@ -28,6 +46,7 @@ impl ObjectMeta {
             last_modified: last_modified.map(to_http_seconds),
             content_type: None,
             cache_control: None,
+            stored: StoredHeaders::default(),
         }
     }
 }

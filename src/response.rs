@@ -12,10 +12,10 @@ use crate::store::StoreError;
 use crate::transform::TransformError;
 use crate::validators::EntityTag;
 use http::header::{
-    ACCEPT_RANGES, ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG,
-    LAST_MODIFIED, RETRY_AFTER,
+    ACCEPT_RANGES, ALLOW, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_ENCODING, CONTENT_LANGUAGE,
+    CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG, EXPIRES, LAST_MODIFIED, RETRY_AFTER,
 };
-use http::{HeaderMap, HeaderValue, Response, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 use std::borrow::Cow;
 use std::time::SystemTime;
 
@@ -183,11 +183,13 @@ fn cache_control(stored: Option<&str>, config: &Config) -> HeaderValue {
         .unwrap_or_else(|| config.cache_control.clone())
 }
 
-/// A 304 with ETag, Last-Modified and Cache-Control, no body.
+/// A 304 with ETag, Last-Modified, Cache-Control and the stored Expires, no body (what a 200
+/// would carry of RFC 9110 §15.4.5's list).
 pub fn not_modified(
     etag: Option<&EntityTag>,
     last_modified: Option<SystemTime>,
     stored_cache_control: Option<&str>,
+    stored_expires: Option<&str>,
     config: &Config,
 ) -> Response<ObjectBody> {
     let mut response = Response::new(ObjectBody::empty());
@@ -195,7 +197,15 @@ pub fn not_modified(
     let h = response.headers_mut();
     validators(h, etag, last_modified);
     h.insert(CACHE_CONTROL, cache_control(stored_cache_control, config));
+    insert_stored(h, EXPIRES, stored_expires);
     response
+}
+
+/// Sends a stored header as it was stored; one that is no valid header value is left out.
+fn insert_stored(h: &mut HeaderMap, name: HeaderName, value: Option<&str>) {
+    if let Some(v) = value.and_then(|v| HeaderValue::from_str(v).ok()) {
+        h.insert(name, v);
+    }
 }
 
 /// 412, no body: the client's precondition is false, nothing to show.
@@ -246,6 +256,11 @@ pub fn object(
         CACHE_CONTROL,
         cache_control(meta.cache_control.as_deref(), config),
     );
+    let s = &meta.stored;
+    insert_stored(h, CONTENT_ENCODING, s.content_encoding.as_deref());
+    insert_stored(h, CONTENT_DISPOSITION, s.content_disposition.as_deref());
+    insert_stored(h, CONTENT_LANGUAGE, s.content_language.as_deref());
+    insert_stored(h, EXPIRES, s.expires.as_deref());
     let length = match partial {
         Some(span) => {
             h.insert(CONTENT_RANGE, content_range(Some(span), meta.len));

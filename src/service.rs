@@ -135,12 +135,13 @@ impl Origin {
                 etag,
                 last_modified,
                 cache_control,
+                expires,
             } => {
-                let cc = cache_control.as_deref();
                 return Ok(response::not_modified(
                     etag.as_ref(),
                     last_modified,
-                    cc,
+                    cache_control.as_deref(),
+                    expires.as_deref(),
                     &self.config,
                 ));
             }
@@ -148,11 +149,11 @@ impl Origin {
         let (span, partial) = match decide(&ask, &meta) {
             Decision::PreconditionFailed => return Ok(response::precondition_failed()),
             Decision::NotModified => {
-                let (etag, cc) = (Some(&meta.etag), meta.cache_control.as_deref());
                 return Ok(response::not_modified(
-                    etag,
+                    Some(&meta.etag),
                     meta.last_modified,
-                    cc,
+                    meta.cache_control.as_deref(),
+                    meta.stored.expires.as_deref(),
                     &self.config,
                 ));
             }

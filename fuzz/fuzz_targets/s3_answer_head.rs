@@ -6,20 +6,8 @@
 #![no_main]
 
 use bytes::BytesMut;
-use imgorigin::fuzzing::{s3_answer_head, AnswerHead};
+use imgorigin::fuzzing::{s3_answer_head, s3_kept_headers, AnswerHead};
 use libfuzzer_sys::fuzz_target;
-
-/// The headers the store keeps (wire_head.rs `KEPT`).
-const KEPT: [&str; 8] = [
-    "content-length",
-    "transfer-encoding",
-    "connection",
-    "etag",
-    "last-modified",
-    "content-range",
-    "content-type",
-    "cache-control",
-];
 
 fn parse(bytes: &[u8]) -> (AnswerHead, BytesMut) {
     let mut buf = BytesMut::from(bytes);
@@ -66,7 +54,7 @@ fuzz_target!(|data: &[u8]| {
                 .headers
                 .iter()
                 .map(|h| (h.name.to_ascii_lowercase(), h.value))
-                .filter(|(name, _)| KEPT.contains(&name.as_str()))
+                .filter(|(name, _)| s3_kept_headers().any(|k| k == name.as_str()))
                 .collect();
             let kept: Vec<(String, &[u8])> = headers
                 .iter()

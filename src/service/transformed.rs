@@ -57,6 +57,9 @@ impl Origin {
             last_modified: source.last_modified,
             content_type: None,
             cache_control: source.cache_control.clone(),
+            // The output is another representation: none of the source's encoding,
+            // disposition or language applies to it.
+            stored: Default::default(),
         };
         match decide(&ask, &meta) {
             Decision::PreconditionFailed => return Ok(response::precondition_failed()),
@@ -65,6 +68,7 @@ impl Origin {
                     Some(&meta.etag),
                     meta.last_modified,
                     meta.cache_control.as_deref(),
+                    None,
                     &self.config,
                 );
                 if auto {

@@ -51,6 +51,8 @@ pub enum Fetched {
         last_modified: Option<std::time::SystemTime>,
         /// The object's own Cache-Control, when the store reported it.
         cache_control: Option<String>,
+        /// The object's own Expires, when the store reported it.
+        expires: Option<String>,
     },
 }
 

@@ -11,11 +11,12 @@
 //! kept-alive connections that the requesting task drives itself ([`wire`]).
 
 mod rest;
+mod retry;
 mod sigv4;
 pub(crate) mod wire;
 
 use super::{ChunkStream, Fetched, GetRequest, Prefetched, Store, StoreError};
-use crate::meta::ObjectMeta;
+use crate::meta::{ObjectMeta, StoredHeaders};
 use crate::range::{ByteSpan, RangeSpec};
 use crate::validators::{to_http_seconds, Conditions, EntityTag, IfRange, TagCondition};
 use futures_util::future::BoxFuture;
@@ -45,7 +46,10 @@ pub struct S3Store {
 impl S3Store {
     /// Builds the client from the standard AWS configuration chain. No network call is made
     /// here: credentials and region from IMDS are only fetched on first use.
-    pub async fn new(options: S3Options) -> S3Store {
+    ///
+    /// # Errors
+    /// An AWS configuration these reads do not support (adaptive retry mode), with what to do.
+    pub async fn new(options: S3Options) -> Result<S3Store, String> {
         use aws_config::meta::region::RegionProviderChain;
         use aws_config::{BehaviorVersion, Region};
         let region = RegionProviderChain::first_try(options.region.clone().map(Region::new))
@@ -75,10 +79,12 @@ impl S3Store {
             Some(url) => format!("{}/{}", url.trim_end_matches('/'), options.bucket),
             None => bucket_url(&options.bucket, &region).await,
         };
-        S3Store {
-            rest: Arc::new(rest::Rest::new(base, region, shared.credentials_provider())),
+        let policy = retry::Policy::from_config(shared.retry_config())?;
+        let rest = rest::Rest::new(base, region, shared.credentials_provider(), policy);
+        Ok(S3Store {
+            rest: Arc::new(rest),
             client: aws_sdk_s3::Client::from_conf(config),
-        }
+        })
     }
 
     /// A copy with its own connection pool (and credentials cache), for a worker thread.
@@ -96,10 +102,33 @@ impl S3Store {
 
     async fn head_object(&self, key: &str) -> Result<ObjectMeta, StoreError> {
         let resp = self.rest.send(Method::HEAD, key, &[]).await?;
-        if !resp.status().is_success() {
-            return Err(classify(resp, key).await);
+        match resp.status().as_u16() {
+            200..=299 => {
+                let len = content_length(resp.headers())
+                    .ok_or_else(|| no_length(resp.status().as_u16()))?;
+                object_meta(resp.headers(), len)
+            }
+            403 => self.head_after_403(key).await,
+            _ => Err(classify(resp, key).await),
         }
-        object_meta(resp.headers(), content_length(resp.headers()))
+    }
+
+    /// A HEAD answered 403 has no body, so no error code: whether the key is missing (S3's
+    /// AccessDenied without s3:ListBucket) or the request was refused (signature, clock,
+    /// credentials, KMS) cannot be told. One GET of the first byte tells: its error answer has
+    /// the code; if it succeeds, its headers answer the HEAD.
+    async fn head_after_403(&self, key: &str) -> Result<ObjectMeta, StoreError> {
+        let fields = [("range", "bytes=0-0".to_owned())];
+        let resp = self.rest.send(Method::GET, key, &fields).await?;
+        match resp.status().as_u16() {
+            // The unread byte (or a whole object from a server that ignored the range)
+            // closes its connection when dropped.
+            200 | 206 => match prefetched(resp)? {
+                Fetched::Object { meta, .. } => Ok(meta),
+                Fetched::NotModified { .. } => Err(StoreError::Failed("unexpected 304".into())),
+            },
+            _ => Err(classify(resp, key).await),
+        }
     }
 
     async fn send_get(
@@ -256,6 +285,7 @@ fn not_modified(headers: &HeaderMap) -> Outcome {
             etag: Some(etag),
             last_modified: Some(to_http_seconds(lm)),
             cache_control: header(headers, "cache-control").map(str::to_owned),
+            expires: header(headers, "expires").map(str::to_owned),
         }),
         _ => Outcome::Incomplete304,
     }
@@ -265,15 +295,22 @@ fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-fn content_length(headers: &HeaderMap) -> u64 {
-    header(headers, "content-length")
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    header(headers, "content-length").and_then(|n| n.parse().ok())
+}
+
+/// A 2xx without Content-Length (a chunked answer from an S3-compatible server): the object's
+/// size, which our Content-Length, ranges and validators rest on, is unknown. Refused rather
+/// than served as an empty object that a CDN would keep for a year.
+fn no_length(status: u16) -> StoreError {
+    StoreError::Failed(format!(
+        "S3 answered {status} without Content-Length: the object's size is unknown"
+    ))
 }
 
 fn prefetched(resp: Response<ChunkStream>) -> Result<Fetched, StoreError> {
     let headers = resp.headers();
-    let sent = content_length(headers);
+    let sent = content_length(headers).ok_or_else(|| no_length(resp.status().as_u16()))?;
     let (span, len) = match header(headers, "content-range") {
         Some(cr) => {
             let (span, len) = parse_content_range(cr)
@@ -300,8 +337,15 @@ fn object_meta(headers: &HeaderMap, len: u64) -> Result<ObjectMeta, StoreError> 
     let last_modified =
         header(headers, "last-modified").and_then(|d| httpdate::parse_http_date(d).ok());
     let mut meta = ObjectMeta::new(len, parse_etag(header(headers, "etag"))?, last_modified);
-    meta.content_type = header(headers, "content-type").map(str::to_owned);
-    meta.cache_control = header(headers, "cache-control").map(str::to_owned);
+    let own = |name| header(headers, name).map(str::to_owned);
+    meta.content_type = own("content-type");
+    meta.cache_control = own("cache-control");
+    meta.stored = StoredHeaders {
+        content_encoding: own("content-encoding"),
+        content_disposition: own("content-disposition"),
+        content_language: own("content-language"),
+        expires: own("expires"),
+    };
     Ok(meta)
 }
 
@@ -326,20 +370,25 @@ fn parse_etag(raw: Option<&str>) -> Result<EntityTag, StoreError> {
         .ok_or_else(|| StoreError::Failed(format!("malformed ETag {raw:?}")))
 }
 
-/// The one place S3 error answers become store errors.
+/// An error answer read for its code, then [`error_for`].
 async fn classify(resp: Response<ChunkStream>, key: &str) -> StoreError {
-    let (status, code) = rest::error_code(resp).await;
-    error_for(status.as_u16(), code.as_deref(), key)
+    let (status, code, request_id) = rest::error_code(resp).await;
+    let code = code.filter(|c| !c.is_empty());
+    let detail = rest::error_detail(status, code.as_deref(), request_id.as_deref());
+    error_for(status.as_u16(), code.as_deref(), key, detail)
 }
 
-fn error_for(status: u16, code: Option<&str>, key: &str) -> StoreError {
-    let detail = format!("S3 answered {status} {}", code.unwrap_or("(no code)"));
+/// The one place S3 error answers become store errors; `detail` says what S3 answered.
+fn error_for(status: u16, code: Option<&str>, key: &str, detail: String) -> StoreError {
     match (status, code) {
         (404, _) | (_, Some("NoSuchKey" | "NotFound")) => {
             StoreError::NotFound(format!("{key}: {detail}"))
         }
-        // Without s3:ListBucket, S3 answers 403 for a key that does not exist.
-        (403, Some("AccessDenied") | None) => {
+        // Without s3:ListBucket, S3 answers a key that does not exist with 403 AccessDenied
+        // (and words a policy's denial the same). Any other 403, and one without a code
+        // (signature, clock skew, credentials, KMS, requester pays), is no missing key: a
+        // 502 that no cache keeps, not a 404 that a CDN would.
+        (403, Some("AccessDenied")) => {
             StoreError::NotFound(format!("{key}: access denied: {detail}"))
         }
         (429 | 500..=599, _) | (_, Some("SlowDown" | "Throttling" | "ThrottlingException")) => {

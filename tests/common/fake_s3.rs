@@ -49,6 +49,9 @@ pub struct Object {
     pub etag: String,
     pub last_modified: SystemTime,
     pub content_type: String,
+    /// Headers stored with it (Content-Encoding, Content-Disposition, Expires...), sent with
+    /// 200 and 206, and Expires with 304.
+    pub stored: Vec<(&'static str, String)>,
 }
 
 /// A request as the fake received it.
@@ -148,6 +151,15 @@ impl FakeS3 {
         self.state.put(key, bytes, content_type)
     }
 
+    /// Stores `headers` with the current version of `key` (S3 object metadata).
+    pub fn set_stored(&self, key: &str, headers: &[(&'static str, &str)]) {
+        let mut objects = self.state.objects.lock().expect("objects lock");
+        let object = objects
+            .get_mut(key)
+            .expect("an object to store headers with");
+        object.stored = headers.iter().map(|(n, v)| (*n, (*v).to_owned())).collect();
+    }
+
     /// The quoted ETag of the current version.
     pub fn etag(&self, key: &str) -> Option<String> {
         let objects = self.state.objects.lock().expect("objects lock");
@@ -199,6 +211,7 @@ impl State {
             etag: etag.clone(),
             last_modified: SystemTime::now(),
             content_type: content_type.to_owned(),
+            stored: Vec::new(),
         };
         let mut objects = self.objects.lock().expect("objects lock");
         objects.insert(key.to_owned(), object);

@@ -31,11 +31,19 @@ impl Answer {
 
     /// Status line and headers, Content-Length included.
     pub fn head(&self) -> Vec<u8> {
+        self.head_framed(false)
+    }
+
+    /// Status line and headers, with `Transfer-Encoding: chunked` instead of Content-Length
+    /// when `chunked` (as some S3-compatible servers answer).
+    pub fn head_framed(&self, chunked: bool) -> Vec<u8> {
         let mut out = format!("HTTP/1.1 {} {}\r\n", self.status, reason(self.status));
         for (name, value) in &self.headers {
             out.push_str(&format!("{name}: {value}\r\n"));
         }
-        if !matches!(self.status, 204 | 304) {
+        if chunked {
+            out.push_str("Transfer-Encoding: chunked\r\n");
+        } else if !matches!(self.status, 204 | 304) {
             out.push_str(&format!("Content-Length: {}\r\n", self.body.len()));
         }
         out.push_str("Server: AmazonS3\r\nx-amz-request-id: FAKE0000\r\n\r\n");
@@ -71,13 +79,15 @@ pub(super) fn respond(state: &State, req: &Req) -> Answer {
     let Some(object) = state.object(key) else {
         return Answer::error(404, "NoSuchKey", head_only);
     };
-    let validators = vec![
+    let mut validators = vec![
         ("ETag", object.etag.clone()),
         (
             "Last-Modified",
             httpdate::fmt_http_date(object.last_modified),
         ),
     ];
+    let expires = object.stored.iter().find(|(n, _)| *n == "Expires");
+    validators.extend(expires.cloned());
     if !state.ignore_conditionals.load(Ordering::SeqCst) {
         match conditional(req, &object) {
             Some(412) => return Answer::error(412, "PreconditionFailed", head_only),
@@ -93,6 +103,8 @@ pub(super) fn respond(state: &State, req: &Req) -> Answer {
         }
     }
     let mut headers = validators;
+    headers.retain(|(n, _)| *n != "Expires");
+    headers.extend(object.stored.iter().cloned());
     headers.push(("Content-Type", object.content_type.clone()));
     headers.push(("Accept-Ranges", "bytes".into()));
     let len = object.bytes.len() as u64;

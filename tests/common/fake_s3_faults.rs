@@ -34,6 +34,9 @@ pub enum Fault {
     /// The normal answer, then after the delay [`UNSOLICITED`] on the same connection, which
     /// stays open for the next request.
     Unsolicited(Duration),
+    /// The normal answer framed with `Transfer-Encoding: chunked` (64 KiB chunks) and no
+    /// Content-Length; a HEAD gets the head alone.
+    Chunked,
 }
 
 /// The script's decision for one request.
@@ -72,6 +75,9 @@ pub(super) async fn send(stream: &mut TcpStream, answer: &Answer, fault: &Fault)
         true => &[],
         false => &answer.body[..],
     };
+    if let Fault::Chunked = fault {
+        return send_chunked(stream, answer, body).await;
+    }
     let head = answer.head();
     if stream.write_all(&head).await.is_err() {
         return false;
@@ -80,13 +86,13 @@ pub(super) async fn send(stream: &mut TcpStream, answer: &Answer, fault: &Fault)
         Fault::Normal | Fault::Error { .. } | Fault::Unsolicited(_) => body,
         Fault::ResetAfter(n) | Fault::FinAfter(n) | Fault::StallAfter(n) => prefix(body, *n),
         Fault::StalledError { .. } => prefix(body, body.len().min(16).saturating_sub(1)),
-        Fault::StallHead => &[],
+        Fault::StallHead | Fault::Chunked => &[],
     };
     if stream.write_all(sent).await.is_err() || stream.flush().await.is_err() {
         return false;
     }
     match fault {
-        Fault::Normal | Fault::Error { .. } => true,
+        Fault::Normal | Fault::Error { .. } | Fault::Chunked => true,
         Fault::Unsolicited(delay) => {
             tokio::time::sleep(*delay).await;
             stream.write_all(UNSOLICITED).await.is_ok()
@@ -105,6 +111,21 @@ pub(super) async fn send(stream: &mut TcpStream, answer: &Answer, fault: &Fault)
             false
         }
     }
+}
+
+/// `answer` with chunked framing: `body` in 64 KiB chunks, then the last chunk (none for a
+/// HEAD). Returns whether the connection may carry another request.
+async fn send_chunked(stream: &mut TcpStream, answer: &Answer, body: &[u8]) -> bool {
+    let mut out = answer.head_framed(true);
+    if !answer.head_only {
+        for chunk in body.chunks(64 * 1024) {
+            out.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+            out.extend_from_slice(chunk);
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b"0\r\n\r\n");
+    }
+    stream.write_all(&out).await.is_ok() && stream.flush().await.is_ok()
 }
 
 fn prefix(body: &[u8], n: usize) -> &[u8] {

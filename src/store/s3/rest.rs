@@ -7,6 +7,7 @@
 //! endpoint resolution. Signing is [`sigv4`](super::sigv4), checked against aws-sigv4 (the SDK's
 //! own signer) in its tests.
 
+use super::retry::{self, Policy, Quota};
 use super::sigv4::{Secret, Signer};
 use super::wire::{self, Pool};
 use super::StoreError;
@@ -16,7 +17,6 @@ use http::{Method, Response, StatusCode};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-const ATTEMPTS: u32 = 3;
 /// How long an error answer's body is read for its `<Code>`; a stalled one is classified
 /// without it.
 const ERROR_BODY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -35,6 +35,9 @@ pub(super) struct Rest {
     host: String,
     path_prefix: String,
     signer: Signer,
+    policy: Policy,
+    /// Shared by every worker's `Rest` ([`Rest::reopen`]), as the SDK's is by its clients.
+    quota: Arc<Quota>,
     provider: Option<SharedCredentialsProvider>,
     cached: Mutex<Option<Cached>>,
     /// Held while fetching credentials, so expiry brings one fetch rather than one per request.
@@ -52,6 +55,7 @@ impl Rest {
         base: String,
         region: String,
         provider: Option<SharedCredentialsProvider>,
+        policy: Policy,
     ) -> Rest {
         let uri = http::Uri::try_from(base.as_str()).map_err(|e| format!("S3 URL {base:?}: {e}"));
         let (host, path_prefix) = match &uri {
@@ -68,23 +72,32 @@ impl Rest {
             host,
             path_prefix,
             signer: Signer::new(&region),
+            policy,
+            quota: Arc::new(Quota::new(Quota::CAPACITY)),
             provider,
             cached: Mutex::new(None),
             refreshing: tokio::sync::Mutex::new(()),
         }
     }
 
-    /// Another `Rest` to the same bucket with its own connection pool.
+    /// Another `Rest` to the same bucket with its own connection pool; the retry quota is
+    /// shared.
     pub(super) fn reopen(&self) -> Rest {
-        Rest::new(
-            self.base.clone(),
-            self.signer.region().to_owned(),
-            self.provider.clone(),
-        )
+        Rest {
+            quota: Arc::clone(&self.quota),
+            ..Rest::new(
+                self.base.clone(),
+                self.signer.region().to_owned(),
+                self.provider.clone(),
+                self.policy,
+            )
+        }
     }
 
-    /// Sends a signed GET or HEAD for `key` with the extra header `fields`, retrying transport
-    /// failures and 5xx answers (before any body byte was read, so a retry is always safe).
+    /// Sends a signed GET or HEAD for `key` with the extra header `fields`, retrying what
+    /// [`retry::classify`] allows while the attempts and the quota last (before any body byte
+    /// was read, so a retry is always safe). Answers 5xx and 429 are read for their code here;
+    /// other answers go to the caller as they came.
     pub(super) async fn send(
         &self,
         method: Method,
@@ -96,25 +109,43 @@ impl Rest {
             .as_ref()
             .map_err(|e| StoreError::Failed(e.clone()))?;
         let head_request = method == Method::HEAD;
-        let mut last = None;
-        for attempt in 0..ATTEMPTS {
-            if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
-            }
+        let mut held = None;
+        let mut failed = 0;
+        loop {
             let request = self.request_head(&method, key, fields).await?;
             // Connecting and answering have their own deadlines (wire.rs).
-            match pool.exchange(&request, head_request).await {
-                Err(e) => last = Some(e),
-                Ok(resp) if resp.status().is_server_error() && attempt + 1 < ATTEMPTS => {
-                    last = Some(StoreError::Unavailable(format!(
-                        "S3 answered {}",
-                        resp.status()
-                    )));
+            let (error, kind) = match pool.exchange(&request, head_request).await {
+                Ok(resp) if !is_retry_candidate(resp.status()) => {
+                    self.quota.succeeded(held);
+                    return Ok(resp);
                 }
-                Ok(resp) => return Ok(resp),
-            }
+                Ok(resp) => {
+                    let (status, code, request_id) = error_code(resp).await;
+                    let code = code.filter(|c| !c.is_empty());
+                    let met = retry::Met::Answer {
+                        status: status.as_u16(),
+                        code: code.as_deref(),
+                    };
+                    let detail = error_detail(status, code.as_deref(), request_id.as_deref());
+                    let kind = retry::classify(met);
+                    (
+                        super::error_for(status.as_u16(), code.as_deref(), key, detail),
+                        kind,
+                    )
+                }
+                Err(e) => (e, retry::classify(retry::Met::Transport)),
+            };
+            failed += 1;
+            let Some(kind) = kind.filter(|_| failed < self.policy.max_attempts) else {
+                return Err(error);
+            };
+            let Some(cost) = self.quota.take(kind) else {
+                tracing::warn!(key, cause = %error, "S3 retry quota spent: not retried");
+                return Err(error);
+            };
+            held = Some(cost);
+            tokio::time::sleep(self.policy.backoff(failed, fastrand::f64())).await;
         }
-        Err(last.unwrap_or_else(|| StoreError::Failed("no attempt made".into())))
     }
 
     /// The request as written on the wire: request line, the signed headers, `fields`. A
@@ -222,17 +253,47 @@ fn push_field(out: &mut Vec<u8>, name: &str, value: &[u8]) {
     out.extend_from_slice(b"\r\n");
 }
 
-/// Reads an error answer's `<Code>` (bounded: an error body is a few hundred bytes).
-pub(super) async fn error_code(resp: Response<ChunkStream>) -> (StatusCode, Option<String>) {
+/// Answers that may be retried, whose code is read to know: server errors, and 429 (a
+/// throttling code makes it one; a codeless 429 is not retried, as in the SDK).
+fn is_retry_candidate(status: StatusCode) -> bool {
+    status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS
+}
+
+/// How an error answer is described in errors and logs: status, code, S3's request id.
+pub(super) fn error_detail(
+    status: StatusCode,
+    code: Option<&str>,
+    request_id: Option<&str>,
+) -> String {
+    format!(
+        "S3 answered {} {} (request id {})",
+        status.as_u16(),
+        code.unwrap_or("(no code)"),
+        request_id.unwrap_or("none")
+    )
+}
+
+/// Reads an error answer's `<Code>` (bounded: an error body is a few hundred bytes), and
+/// S3's request id (`x-amz-request-id`, else the body's `<RequestId>`).
+pub(super) async fn error_code(
+    resp: Response<ChunkStream>,
+) -> (StatusCode, Option<String>, Option<String>) {
     let status = resp.status();
+    let header_id = resp
+        .headers()
+        .get("x-amz-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let body = wire::read_bounded(resp.into_body(), 64 * 1024, ERROR_BODY_TIMEOUT).await;
     let text = String::from_utf8_lossy(&body);
-    let code = text.find("<Code>").and_then(|at| {
-        let start = at + "<Code>".len();
-        let end = start + text[start..].find("</Code>")?;
+    let element = |name: &str| {
+        let (open, close) = (format!("<{name}>"), format!("</{name}>"));
+        let start = text.find(&open)? + open.len();
+        let end = start + text[start..].find(&close)?;
         Some(text[start..end].to_owned())
-    });
-    (status, code)
+    };
+    let request_id = header_id.or_else(|| element("RequestId"));
+    (status, element("Code"), request_id)
 }
 
 /// URI-encodes a key for S3: every byte but unreserved characters and `/`.

@@ -7,16 +7,21 @@ fn s3_error_table() {
         (404, Some("NoSuchKey"), "NotFound"),
         (404, None, "NotFound"), // HeadObject: no body, no code
         (403, Some("AccessDenied"), "NotFound"), // missing key without s3:ListBucket
-        (403, None, "NotFound"),
+        // Nothing says the key is missing: not a cacheable 404 (a HEAD's 403 is first asked
+        // again as a 1-byte GET for its code, S3Store::head_after_403).
+        (403, None, "Failed"),
         (403, Some("InvalidAccessKeyId"), "Failed"), // misconfiguration, not a missing key
         (403, Some("SignatureDoesNotMatch"), "Failed"),
+        (403, Some("RequestTimeTooSkewed"), "Failed"),
+        (403, Some("KMS.AccessDeniedException"), "Failed"),
+        (403, Some("InvalidObjectState"), "Failed"),
         (503, Some("SlowDown"), "Unavailable"),
         (500, Some("InternalError"), "Unavailable"),
         (429, None, "Unavailable"),
         (400, Some("InvalidArgument"), "Failed"),
     ];
     for (status, code, want) in cases {
-        let got = error_for(*status, *code, "k");
+        let got = error_for(*status, *code, "k", String::new());
         let name = format!("{got:?}");
         assert!(name.starts_with(want), "{status} {code:?}: {name}");
     }
