@@ -262,3 +262,30 @@ async fn stored_representation_headers_reach_the_client() {
     assert_eq!(got.header("expires"), Some(stored[3].1));
     assert_eq!(got.header("content-encoding"), None);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn requests_carry_the_sdk_user_agent_naming_imgorigin() {
+    let fake = FakeS3::start();
+    fake.put("ua.bin", pattern(100, 46), "application/octet-stream");
+    let server = serve(&fake);
+    for method in ["GET", "HEAD"] {
+        assert_eq!(fetch(server.addr, method, "/ua.bin", &[]).await.status, 200);
+    }
+    // Before: no User-Agent at all, so CloudTrail could not attribute the reads.
+    for req in fake.requests() {
+        let ua = req.header("user-agent").unwrap_or("");
+        assert!(
+            ua.starts_with("aws-sdk-rust/")
+                && ua.contains(" api/s3/")
+                && ua.contains(" lib/imgorigin/"),
+            "{} {}: User-Agent {ua:?}",
+            req.method,
+            req.path
+        );
+        assert_eq!(
+            req.header("x-amz-user-agent"),
+            None,
+            "unsigned x-amz-* header"
+        );
+    }
+}

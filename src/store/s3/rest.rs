@@ -38,6 +38,8 @@ pub(super) struct Rest {
     policy: Policy,
     /// Shared by every worker's `Rest` ([`Rest::reopen`]), as the SDK's is by its clients.
     quota: Arc<Quota>,
+    /// Sent with every request (S3Store's `user_agent`), unsigned.
+    user_agent: String,
     provider: Option<SharedCredentialsProvider>,
     cached: Mutex<Option<Cached>>,
     /// Held while fetching credentials, so expiry brings one fetch rather than one per request.
@@ -56,6 +58,7 @@ impl Rest {
         region: String,
         provider: Option<SharedCredentialsProvider>,
         policy: Policy,
+        user_agent: String,
     ) -> Rest {
         let uri = http::Uri::try_from(base.as_str()).map_err(|e| format!("S3 URL {base:?}: {e}"));
         let (host, path_prefix) = match &uri {
@@ -74,6 +77,7 @@ impl Rest {
             signer: Signer::new(&region),
             policy,
             quota: Arc::new(Quota::new(Quota::CAPACITY)),
+            user_agent,
             provider,
             cached: Mutex::new(None),
             refreshing: tokio::sync::Mutex::new(()),
@@ -90,6 +94,7 @@ impl Rest {
                 self.signer.region().to_owned(),
                 self.provider.clone(),
                 self.policy,
+                self.user_agent.clone(),
             )
         }
     }
@@ -169,6 +174,9 @@ impl Rest {
         out.extend_from_slice(b" HTTP/1.1\r\nhost: ");
         out.extend_from_slice(self.host.as_bytes());
         out.extend_from_slice(b"\r\nx-amz-content-sha256: UNSIGNED-PAYLOAD\r\n");
+        if is_field_value(&self.user_agent) {
+            push_field(&mut out, "user-agent", self.user_agent.as_bytes());
+        }
         if let Some(secret) = self.credentials().await? {
             let signed = self.signer.sign(
                 method.as_str(),
