@@ -378,10 +378,7 @@ fn parse_etag(raw: Option<&str>) -> Result<EntityTag, StoreError> {
 
 /// An error answer read for its code, then [`error_for`].
 async fn classify(resp: Response<ChunkStream>, key: &str) -> StoreError {
-    let (status, code, request_id) = rest::error_code(resp).await;
-    let code = code.filter(|c| !c.is_empty());
-    let detail = rest::error_detail(status, code.as_deref(), request_id.as_deref());
-    error_for(status.as_u16(), code.as_deref(), key, detail)
+    rest::ErrorAnswer::read(resp).await.into_error(key)
 }
 
 /// The one place S3 error answers become store errors; `detail` says what S3 answered.

@@ -125,18 +125,12 @@ impl Rest {
                     return Ok(resp);
                 }
                 Ok(resp) => {
-                    let (status, code, request_id) = error_code(resp).await;
-                    let code = code.filter(|c| !c.is_empty());
-                    let met = retry::Met::Answer {
-                        status: status.as_u16(),
-                        code: code.as_deref(),
-                    };
-                    let detail = error_detail(status, code.as_deref(), request_id.as_deref());
-                    let kind = retry::classify(met);
-                    (
-                        super::error_for(status.as_u16(), code.as_deref(), key, detail),
-                        kind,
-                    )
+                    let answer = ErrorAnswer::read(resp).await;
+                    let kind = retry::classify(retry::Met::Answer {
+                        status: answer.status.as_u16(),
+                        code: answer.code.as_deref(),
+                    });
+                    (answer.into_error(key), kind)
                 }
                 Err(e) => (e, retry::classify(retry::Met::Transport)),
             };
@@ -267,41 +261,61 @@ fn is_retry_candidate(status: StatusCode) -> bool {
     status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS
 }
 
-/// How an error answer is described in errors and logs: status, code, S3's request id.
-pub(super) fn error_detail(
-    status: StatusCode,
-    code: Option<&str>,
-    request_id: Option<&str>,
-) -> String {
-    format!(
-        "S3 answered {} {} (request id {})",
-        status.as_u16(),
-        code.unwrap_or("(no code)"),
-        request_id.unwrap_or("none")
-    )
+fn header_text(headers: &http::HeaderMap, name: &str) -> Option<String> {
+    let value = headers.get(name).and_then(|v| v.to_str().ok());
+    value.map(str::to_owned)
 }
 
-/// Reads an error answer's `<Code>` (bounded: an error body is a few hundred bytes), and
-/// S3's request id (`x-amz-request-id`, else the body's `<RequestId>`).
-pub(super) async fn error_code(
-    resp: Response<ChunkStream>,
-) -> (StatusCode, Option<String>, Option<String>) {
-    let status = resp.status();
-    let header_id = resp
-        .headers()
-        .get("x-amz-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let body = wire::read_bounded(resp.into_body(), 64 * 1024, ERROR_BODY_TIMEOUT).await;
-    let text = String::from_utf8_lossy(&body);
-    let element = |name: &str| {
-        let (open, close) = (format!("<{name}>"), format!("</{name}>"));
-        let start = text.find(&open)? + open.len();
-        let end = start + text[start..].find(&close)?;
-        Some(text[start..end].to_owned())
-    };
-    let request_id = header_id.or_else(|| element("RequestId"));
-    (status, element("Code"), request_id)
+/// What an S3 error answer says: its status, `<Code>`, S3's request id (for AWS support),
+/// and the bucket's region when S3 names it (a bucket in another region than configured
+/// answers 301 or 400, a HEAD without a code).
+#[derive(Debug)]
+pub(super) struct ErrorAnswer {
+    pub(super) status: StatusCode,
+    /// `None` when absent or empty.
+    pub(super) code: Option<String>,
+    pub(super) request_id: Option<String>,
+    pub(super) bucket_region: Option<String>,
+}
+
+impl ErrorAnswer {
+    /// Reads the answer's body for its code (bounded: an error body is a few hundred bytes;
+    /// a stalled one is classified without it). The request id and region come from the
+    /// headers, else from the body's `<RequestId>` and `<Region>`.
+    pub(super) async fn read(resp: Response<ChunkStream>) -> ErrorAnswer {
+        let status = resp.status();
+        let header_id = header_text(resp.headers(), "x-amz-request-id");
+        let header_region = header_text(resp.headers(), "x-amz-bucket-region");
+        let body = wire::read_bounded(resp.into_body(), 64 * 1024, ERROR_BODY_TIMEOUT).await;
+        let text = String::from_utf8_lossy(&body);
+        let element = |name: &str| {
+            let (open, close) = (format!("<{name}>"), format!("</{name}>"));
+            let start = text.find(&open)? + open.len();
+            let end = start + text[start..].find(&close)?;
+            Some(text[start..end].to_owned()).filter(|v| !v.is_empty())
+        };
+        ErrorAnswer {
+            status,
+            code: element("Code"),
+            request_id: header_id.or_else(|| element("RequestId")),
+            bucket_region: header_region.or_else(|| element("Region")),
+        }
+    }
+
+    /// The store error it means ([`super::error_for`]), described for the log.
+    pub(super) fn into_error(self, key: &str) -> StoreError {
+        let mut detail = format!(
+            "S3 answered {} {} (request id {}",
+            self.status.as_u16(),
+            self.code.as_deref().unwrap_or("(no code)"),
+            self.request_id.as_deref().unwrap_or("none")
+        );
+        if let Some(region) = &self.bucket_region {
+            detail.push_str(&format!("; the bucket is in region {region}"));
+        }
+        detail.push(')');
+        super::error_for(self.status.as_u16(), self.code.as_deref(), key, detail)
+    }
 }
 
 /// URI-encodes a key for S3: every byte but unreserved characters and `/`.

@@ -27,6 +27,32 @@ fn s3_error_table() {
     }
 }
 
+// What the log says of an S3 error: status, code, request id, and the bucket's region when S3
+// names it (a bucket in another region: 301 without a code for a HEAD).
+#[test]
+fn error_details_name_the_request_id_and_region() {
+    let answer = |status, code: Option<&str>, region: Option<&str>| rest::ErrorAnswer {
+        status: http::StatusCode::from_u16(status).expect("status"),
+        code: code.map(str::to_owned),
+        request_id: Some("4442587FB7D0A2F9".into()),
+        bucket_region: region.map(str::to_owned),
+    };
+    let cases = [
+        (
+            answer(301, None, Some("eu-west-1")),
+            "S3 answered 301 (no code) (request id 4442587FB7D0A2F9; the bucket is in region eu-west-1)",
+        ),
+        (
+            answer(403, Some("SignatureDoesNotMatch"), None),
+            "S3 answered 403 SignatureDoesNotMatch (request id 4442587FB7D0A2F9)",
+        ),
+    ];
+    for (answer, want) in cases {
+        let got = format!("{:?}", answer.into_error("k"));
+        assert!(got.contains(want), "{got}");
+    }
+}
+
 #[test]
 fn content_range_parsing() {
     let span = |first, last| ByteSpan { first, last };

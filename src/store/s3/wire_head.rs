@@ -15,7 +15,7 @@ pub(crate) struct Answer {
 
 /// The answer headers the store reads: framing (wire_body.rs), keep-alive, and what
 /// becomes [`crate::meta::ObjectMeta`] or a 206 (S3Store).
-pub(crate) static KEPT: [HeaderName; 13] = [
+pub(crate) static KEPT: [HeaderName; 14] = [
     header::CONTENT_LENGTH,
     header::TRANSFER_ENCODING,
     header::CONNECTION,
@@ -29,10 +29,13 @@ pub(crate) static KEPT: [HeaderName; 13] = [
     header::CONTENT_LANGUAGE,
     header::EXPIRES,
     HeaderName::from_static(X_AMZ_REQUEST_ID),
+    HeaderName::from_static(X_AMZ_BUCKET_REGION),
 ];
 
 /// S3's id of the request, logged with its errors (for AWS support).
 const X_AMZ_REQUEST_ID: &str = "x-amz-request-id";
+/// The bucket's region, named in the error of a request sent to another region.
+const X_AMZ_BUCKET_REGION: &str = "x-amz-bucket-region";
 
 /// The [`KEPT`] name that `name` is, in any case. Picked by length and first letter, then
 /// compared once: scanning the names per header cost about 1,500 instructions per
@@ -51,6 +54,7 @@ pub(super) fn kept(name: &str) -> Option<HeaderName> {
         (14, b'c') => header::CONTENT_LENGTH,
         (17, b't') => header::TRANSFER_ENCODING,
         (16, b'x') => HeaderName::from_static(X_AMZ_REQUEST_ID),
+        (19, b'x') => HeaderName::from_static(X_AMZ_BUCKET_REGION),
         // content-encoding and content-language first differ at index 8: 'e' against 'l'.
         (16, b'c') if bytes[8].eq_ignore_ascii_case(&b'e') => header::CONTENT_ENCODING,
         (16, b'c') => header::CONTENT_LANGUAGE,
