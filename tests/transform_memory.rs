@@ -20,9 +20,8 @@ use imgorigin::transform::{params, prepare, Limits};
 use std::time::{Duration, Instant};
 
 const MIB: u64 = 1024 * 1024;
-/// Peak RSS beyond base + budget that the burst may reach: the sources read under the two
-/// slots before their estimate is known (4 MiB each), connection and HTTP buffers of 20
-/// clients, thread stacks, allocator rounding.
+/// Peak RSS beyond base + budget that the burst may reach: connection and HTTP buffers of 20
+/// clients, thread stacks, allocator rounding (the sources' bytes are in the budget).
 const SLACK_MIB: u64 = 24;
 /// How close to the idle server RSS must come back after the burst.
 const IDLE_SLACK_MIB: u64 = 16;

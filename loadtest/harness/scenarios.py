@@ -147,8 +147,8 @@ def transform(id: str, title: str, name: str, width: int, fmt: str, conns: int) 
 # The transform-memory scenario's imgorigin: `--transform-memory BUDGET_MIB`. Each worst case
 # fits alone (about 150 and 195 MiB estimated), two never do.
 BUDGET_MIB = 256
-# Beyond budget + base: the sources read under the two slots before admission, 20 clients'
-# connections and HTTP buffers, the S3 client's, thread stacks, allocator rounding.
+# Beyond budget + base: 20 clients' connections and HTTP buffers, the S3 client's, thread
+# stacks, allocator rounding (the sources' bytes are in the budget).
 BUDGET_SLACK_MIB = 32
 BUDGET_QUEUE_TIMEOUT = 4
 NOREAD_CLIENTS = 300

@@ -90,8 +90,7 @@ impl Origin {
         limits.memory.check_fits(source.len)?;
         // One deadline for the queue: the slot, then the memory.
         let deadline = tokio::time::Instant::now() + limits.queue_timeout;
-        // The slot bounds CPU; it also bounds how many sources are read before their
-        // estimate is known (at most `concurrency` x `max_source_bytes`).
+        // The slot bounds CPU.
         let slot = tokio::time::timeout_at(
             deadline,
             self.config.transform_slots.clone().acquire_owned(),
@@ -99,9 +98,17 @@ impl Origin {
         .await
         .map_err(|_| TransformError::Busy)?
         .map_err(|_| TransformError::Busy)?;
+        // The source's bytes count against the budget from before they are read: two
+        // 100 MB sources must not be read at once on a 256 MB host before any estimate.
+        let admitted = limits.memory.admit(source.len, deadline).await?;
         let bytes = self.read_whole(t.rid, t.key, &source).await?;
         let headers = t.headers.clone();
-        let rendered = render_admitted(bytes, t.params, headers, limits, deadline, slot).await?;
+        let queue = Queue {
+            deadline,
+            slot,
+            admitted,
+        };
+        let rendered = render_admitted(bytes, t.params, headers, limits, queue).await?;
         meta.len = rendered.bytes.len() as u64;
         meta.content_type = Some(rendered.format.mime().to_owned());
         if t.max_body.is_some_and(|max| meta.len > max) {
@@ -163,18 +170,30 @@ struct Output {
     format: crate::transform::format::Format,
 }
 
+/// What a transform holds while it waits and runs: its slot and its share of the memory
+/// budget (the source's bytes so far), and the deadline for what it still waits for.
+struct Queue {
+    deadline: tokio::time::Instant,
+    slot: tokio::sync::OwnedSemaphorePermit,
+    admitted: crate::transform::Admitted,
+}
+
 /// Reads the header and estimates the peak (blocking pool: a large JPEG's scan count reads
-/// the whole file), waits until the estimate fits the memory budget (until `deadline`),
-/// then renders on the blocking pool holding it and the slot, which stay held until the
-/// render ends even if the client leaves. The header is parsed once.
+/// the whole file), grows the share of the memory budget to the estimate (until the
+/// deadline), then renders on the blocking pool holding it and the slot, which stay held
+/// until the render ends even if the client leaves. The header is parsed once.
 async fn render_admitted(
     bytes: Vec<u8>,
     params: Params,
     headers: HeaderMap,
     limits: &Limits,
-    deadline: tokio::time::Instant,
-    slot: tokio::sync::OwnedSemaphorePermit,
+    queue: Queue,
 ) -> Result<Output, TransformError> {
+    let Queue {
+        deadline,
+        slot,
+        mut admitted,
+    } = queue;
     let failed = |e: tokio::task::JoinError| TransformError::Encode(format!("transform task: {e}"));
     let l = limits.clone();
     let prepared = tokio::task::spawn_blocking(move || prepare(bytes, &params, &headers, &l))
@@ -186,7 +205,7 @@ async fn render_admitted(
         available_kib = limits.memory.available_bytes() >> 10,
         "transform admission"
     );
-    let mut admitted = limits.memory.admit(estimate, deadline).await?;
+    admitted.grow_to(&limits.memory, estimate, deadline).await?;
     tokio::task::spawn_blocking(move || {
         let _slot = slot;
         let rendered = prepared.render()?;

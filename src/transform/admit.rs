@@ -129,6 +129,31 @@ pub struct Admitted {
 }
 
 impl Admitted {
+    /// Holds at least `estimate` bytes in all: waits for what is missing until `deadline`
+    /// (then [`TransformError::Busy`]); an estimate over the whole budget is
+    /// [`TransformError::TooComplex`] at once. A transform is first admitted for its source's
+    /// bytes, before they are read, then grown to its estimate once the header is known.
+    ///
+    /// # Errors
+    /// As [`MemoryBudget::admit`].
+    pub async fn grow_to(
+        &mut self,
+        budget: &MemoryBudget,
+        estimate: u64,
+        deadline: Instant,
+    ) -> Result<(), TransformError> {
+        let held = self.permit.num_permits() as u64;
+        let wanted = estimate.div_ceil(1024).max(1);
+        if wanted > budget.kib {
+            return Err(budget.refusal(estimate));
+        }
+        if wanted > held {
+            let more = budget.admit((wanted - held) << 10, deadline).await?;
+            self.permit.merge(more.permit);
+        }
+        Ok(())
+    }
+
     /// The output as response bytes that keep their share of the budget until the body is
     /// sent or dropped: a 20 MB PNG held by a slow client counts as long as it is held.
     pub fn charge(&mut self, output: Vec<u8>) -> Bytes {
@@ -187,6 +212,34 @@ mod tests {
             .admit(6 * mib, soon())
             .await
             .expect("fits once freed");
+    }
+
+    #[tokio::test]
+    async fn a_share_grows_from_the_source_to_the_estimate() {
+        let budget = MemoryBudget::new(10, LimitSource::Flag);
+        let mib = 1u64 << 20;
+        let mut a = budget.admit(2 * mib, soon()).await.expect("the source");
+        a.grow_to(&budget, 6 * mib, soon())
+            .await
+            .expect("the estimate");
+        assert_eq!(budget.available_bytes(), 4 * mib);
+        a.grow_to(&budget, 5 * mib, soon())
+            .await
+            .expect("held already");
+        assert_eq!(budget.available_bytes(), 4 * mib);
+        let _b = budget.admit(3 * mib, soon()).await.expect("another");
+        let err = a
+            .grow_to(&budget, 8 * mib, soon())
+            .await
+            .expect_err("1 free");
+        assert!(matches!(err, TransformError::Busy), "{err:?}");
+        let err = a
+            .grow_to(&budget, 11 * mib, soon())
+            .await
+            .expect_err("never");
+        assert!(err.to_string().contains("11 MiB"), "{err}");
+        drop(a);
+        assert_eq!(budget.available_bytes(), 7 * mib);
     }
 
     #[tokio::test]
