@@ -261,11 +261,6 @@ fn is_retry_candidate(status: StatusCode) -> bool {
     status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS
 }
 
-fn header_text(headers: &http::HeaderMap, name: &str) -> Option<String> {
-    let value = headers.get(name).and_then(|v| v.to_str().ok());
-    value.map(str::to_owned)
-}
-
 /// What an S3 error answer says: its status, `<Code>`, S3's request id (for AWS support),
 /// and the bucket's region when S3 names it (a bucket in another region than configured
 /// answers 301 or 400, a HEAD without a code).
@@ -284,8 +279,8 @@ impl ErrorAnswer {
     /// headers, else from the body's `<RequestId>` and `<Region>`.
     pub(super) async fn read(resp: Response<ChunkStream>) -> ErrorAnswer {
         let status = resp.status();
-        let header_id = header_text(resp.headers(), "x-amz-request-id");
-        let header_region = header_text(resp.headers(), "x-amz-bucket-region");
+        let header_id = super::header(resp.headers(), "x-amz-request-id").map(str::to_owned);
+        let header_region = super::header(resp.headers(), "x-amz-bucket-region").map(str::to_owned);
         let body = wire::read_bounded(resp.into_body(), 64 * 1024, ERROR_BODY_TIMEOUT).await;
         let text = String::from_utf8_lossy(&body);
         let element = |name: &str| {
