@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Load test: imgorigin against the backend it reads from (the limit) and against nginx as a
-# plain reverse proxy (the peer), with identical requests, in one run. README "Performance".
+# plain reverse proxy (the peer), with identical requests, in one run. docs/performance.md.
 #
 #   loadtest/run.sh                   every scenario, nginx as the S3 GetObject stand-in
 #   loadtest/run.sh --quick           reduced run for CI (under 2 minutes once built)

@@ -6,7 +6,7 @@
 //!   SIGINT exits 0 too;
 //! - an unusable configuration fails at start with a clear message and a non-zero status,
 //!   weak signing keys included (and the message never shows a secret);
-//! - `imgorigin sign` prints the README's test vector, signs URLs with transform parameters,
+//! - `imgorigin sign` prints the test vector of docs/access-control.md, signs URLs with transform parameters,
 //!   reads keys from the variable, the flag or a file, and its links open on `serve`.
 
 mod common;

@@ -178,7 +178,7 @@ test('an undecodable path under signing is forbidden, not passed on', async () =
   assert.equal(got.statusCode, 403);
 });
 
-test('the README example signature is what node computes', () => {
+test('the docs/access-control.md example signature is what node computes', () => {
   const ex = vectors.example;
   const sig = crypto
     .createHmac('sha256', Buffer.from(vectors.keys[ex.key], 'hex'))

@@ -1,5 +1,5 @@
 //! Minting signed links (`imgorigin sign`): the same canonical form the verifier uses, so a
-//! backend can shell out to the binary or follow the README in its own language.
+//! backend can shell out to the binary or follow docs/access-control.md in its own language.
 
 use super::keys::KeyRing;
 use super::signature::{self, SIGNED_PARAMS};

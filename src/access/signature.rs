@@ -1,7 +1,7 @@
 //! Signed URLs: `path?exp=UNIX_SECONDS&kid=ID&sig=BASE64URL`, HMAC-SHA256 over a canonical form
 //! of the request, verified in constant time.
 //!
-//! The canonical form (the README has it with a test vector) is four lines joined by `\n`:
+//! The canonical form (docs/access-control.md has it with a test vector) is four lines joined by `\n`:
 //! [`VERSION`], the method class (`GET` for GET and HEAD), the percent-decoded path with its
 //! leading `/`, and the signed query parameters (every name in [`SIGNED_PARAMS`] present,
 //! which includes `exp` and `kid`) sorted by name as `name=value` joined by `&`, each value

@@ -27,7 +27,7 @@ fn signed_query(kid: &str, path: &str, exp: u64, extra: &[(&str, &str)]) -> Stri
     q.join("&")
 }
 
-// The README's test vector, pinned here too.
+// The test vector of docs/access-control.md, pinned here too.
 #[test]
 fn canonical_form_and_readme_vector() {
     let c = canonical("/private/cat.jpg", &[("kid", "k1"), ("exp", "1767225600")]);

@@ -126,8 +126,8 @@ fn png(data: &[u8], w: u32, h: u32, channels: u8) -> Result<Vec<u8>, TransformEr
     Ok(out)
 }
 
-/// rav1e's speed preset, 1 (slowest) to 10. Measured on the 24 MP photo (README
-/// "Transforms"): the fastest setting whose files stay close to the slower ones in size
+/// rav1e's speed preset, 1 (slowest) to 10. Measured on the 24 MP photo
+/// (docs/transforms.md): the fastest setting whose files stay close to the slower ones in size
 /// at the same quality.
 const AVIF_SPEED: u8 = 8;
 

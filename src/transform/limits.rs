@@ -51,11 +51,11 @@ pub fn default_concurrency() -> usize {
 
 /// Largest side of an AVIF output, below `--max-dimension`: rav1e's time and frame memory
 /// grow with the pixels. From a 24 MP JPEG, a 4096 px AVIF took 9 s and a peak RSS of
-/// 277 MiB (more than a 256 MB Lambda has), 2048 px 2.8 s and 91 MiB (README "Transforms").
+/// 277 MiB (more than a 256 MB Lambda has), 2048 px 2.8 s and 91 MiB (docs/transforms.md).
 pub const AVIF_MAX_DIMENSION: u32 = 2048;
 
 /// The output formats offered unless the operator lists them: all but AVIF, whose encoder
-/// takes several times longer than WebP's (README "Transforms").
+/// takes several times longer than WebP's (docs/transforms.md).
 pub fn default_formats() -> Vec<Format> {
     vec![Format::Webp, Format::Jpeg, Format::Png]
 }

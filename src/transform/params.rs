@@ -87,7 +87,7 @@ pub const DEFAULT_QUALITY: u8 = 80;
 
 /// Default AVIF quality on ravif's scale: AV1 quantizer index 128, the one sharp's AVIF
 /// default (q50, libheif's cq-level 32) gives, and about the SSIM of WebP at
-/// [`DEFAULT_QUALITY`] (README "Transforms"). The scales of the formats do not line up.
+/// [`DEFAULT_QUALITY`] (docs/transforms.md). The scales of the formats do not line up.
 pub const DEFAULT_AVIF_QUALITY: u8 = 75;
 
 /// The quality an encoder of `format` uses when the query gives none.
