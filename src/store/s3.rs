@@ -4,15 +4,20 @@
 //! validators with the GetObject, HEAD is one HeadObject. The answer is re-checked by
 //! [`crate::plan`] on the metadata S3 returns, because S3-compatible servers differ (s3s-fs
 //! ignores If-None-Match). If-Range is emulated with If-Match + Range and a full GET when that
-//! fails (412), as the SDK offered no If-Range and S3 servers differ on it.
+//! fails (412), as S3 servers differ on it.
 //!
-//! aws-sdk-s3 provides the configuration (region, credentials chain, endpoint resolution);
-//! the two reads themselves go out as signed requests ([`rest`], [`sigv4`]) on a pool of
-//! kept-alive connections that the requesting task drives itself ([`wire`]).
+//! aws-config and aws-sdk-s3 provide the configuration at start-up (region, credentials
+//! chain, retry settings, the endpoint rules: [`endpoint`]); the reads themselves go out as
+//! signed requests ([`rest`], [`sigv4`]) on a pool of kept-alive connections that the
+//! requesting task drives itself ([`wire`]). docs/s3.md lists what matches the SDK and what
+//! is refused.
 
+mod credentials;
+mod endpoint;
 mod rest;
 mod retry;
 mod sigv4;
+mod skew;
 pub(crate) mod wire;
 
 use super::{ChunkStream, Fetched, GetRequest, Prefetched, Store, StoreError};
@@ -28,9 +33,10 @@ use std::time::SystemTime;
 /// How to reach the bucket.
 #[derive(Debug, Clone, Default)]
 pub struct S3Options {
-    /// Bucket name.
+    /// Bucket name, or an access point ARN.
     pub bucket: String,
-    /// Endpoint of an S3-compatible server; implies path-style addressing.
+    /// Endpoint of an S3-compatible server; implies path-style addressing. Otherwise the
+    /// AWS configuration's endpoint URL, if any.
     pub endpoint: Option<String>,
     /// Region; otherwise the SDK's chain, then `us-east-1`.
     pub region: Option<String>,
@@ -39,16 +45,16 @@ pub struct S3Options {
 /// A bucket, with its connection pool and credentials built at start-up and reused.
 #[derive(Debug, Clone)]
 pub struct S3Store {
-    client: aws_sdk_s3::Client,
     rest: Arc<rest::Rest>,
 }
 
 impl S3Store {
-    /// Builds the client from the standard AWS configuration chain. No network call is made
+    /// Builds the store from the standard AWS configuration chain. No network call is made
     /// here: credentials and region from IMDS are only fetched on first use.
     ///
     /// # Errors
-    /// An AWS configuration these reads do not support (adaptive retry mode), with what to do.
+    /// An AWS configuration these reads do not support (adaptive retry mode, SigV4a, S3
+    /// Express session auth) or that the endpoint rules refuse, with what to do.
     pub async fn new(options: S3Options) -> Result<S3Store, String> {
         use aws_config::meta::region::RegionProviderChain;
         use aws_config::{BehaviorVersion, Region};
@@ -59,51 +65,55 @@ impl S3Store {
             .region(region)
             .load()
             .await;
-        let endpoint = options.endpoint.clone().or_else(|| {
-            ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
-                .iter()
-                .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
-        });
-        // The reads' timeouts (wire.rs) and retries (rest.rs) are ours; the SDK client only
-        // serves tools.
-        let mut config =
-            aws_sdk_s3::config::Builder::from(&shared).force_path_style(endpoint.is_some());
-        if let Some(url) = &endpoint {
-            config = config.endpoint_url(url);
-        }
-        let config = config.build();
-        let region = config
+        let region = shared
             .region()
             .map_or_else(|| "us-east-1".to_owned(), |r| r.to_string());
-        let base = match &endpoint {
-            Some(url) => format!("{}/{}", url.trim_end_matches('/'), options.bucket),
-            None => bucket_url(&options.bucket, &region).await,
-        };
-        let policy = retry::Policy::from_config(shared.retry_config())?;
-        let rest = rest::Rest::new(
-            base,
+        let settings = endpoint::Settings {
+            bucket: options.bucket.clone(),
             region,
-            shared.credentials_provider(),
-            policy,
-            user_agent(shared.app_name()),
+            endpoint_url: options
+                .endpoint
+                .clone()
+                .or_else(|| configured_endpoint(&shared)),
+            use_fips: shared.use_fips().unwrap_or(false),
+            use_dual_stack: shared.use_dual_stack().unwrap_or(false),
+            disable_express_session_auth: s3_setting(
+                &shared,
+                "AWS_S3_DISABLE_EXPRESS_SESSION_AUTH",
+                "s3_disable_express_session_auth",
+            )
+            .and_then(|v| v.parse().ok()),
+        };
+        let resolved = endpoint::resolve(&settings).await?;
+        tracing::info!(
+            url = %resolved.url,
+            signing_name = %resolved.signing_name,
+            signing_region = %resolved.signing_region,
+            "S3 endpoint"
         );
+        let policy = retry::Policy::from_config(shared.retry_config())?;
+        let signing = rest::Signing {
+            name: resolved.signing_name,
+            region: resolved.signing_region,
+            credentials: shared
+                .credentials_provider()
+                .map(|p| Arc::new(credentials::CredentialCache::new(p))),
+        };
+        let rest = rest::Rest::new(resolved.url, signing, policy, user_agent(shared.app_name()));
+        if let Some(why) = rest.unusable() {
+            return Err(why.to_owned());
+        }
         Ok(S3Store {
             rest: Arc::new(rest),
-            client: aws_sdk_s3::Client::from_conf(config),
         })
     }
 
-    /// A copy with its own connection pool (and credentials cache), for a worker thread.
+    /// A copy with its own connection pool, for a worker thread; credentials, clock skew and
+    /// the retry quota are shared.
     pub fn with_own_pool(&self) -> S3Store {
         S3Store {
-            client: self.client.clone(),
             rest: Arc::new(self.rest.reopen()),
         }
-    }
-
-    /// The SDK client, for tools (tests seed buckets through it).
-    pub fn client(&self) -> &aws_sdk_s3::Client {
-        &self.client
     }
 
     async fn head_object(&self, key: &str) -> Result<ObjectMeta, StoreError> {
@@ -114,16 +124,17 @@ impl S3Store {
                     .ok_or_else(|| no_length(resp.status().as_u16()))?;
                 object_meta(resp.headers(), len)
             }
-            403 => self.head_after_403(key).await,
+            400 | 403 => self.head_after_refusal(key).await,
             _ => Err(classify(resp, key).await),
         }
     }
 
-    /// A HEAD answered 403 has no body, so no error code: whether the key is missing (S3's
-    /// AccessDenied without s3:ListBucket) or the request was refused (signature, clock,
-    /// credentials, KMS) cannot be told. One GET of the first byte tells: its error answer has
-    /// the code; if it succeeds, its headers answer the HEAD.
-    async fn head_after_403(&self, key: &str) -> Result<ObjectMeta, StoreError> {
+    /// A HEAD answered 400 or 403 has no body, so no error code: whether the key is missing
+    /// (S3's AccessDenied without s3:ListBucket) or the request was refused (signature,
+    /// clock, expired credentials, KMS) cannot be told. One GET of the first byte tells: its
+    /// error answer has the code (and [`rest::Rest::send`] refreshes credentials or corrects
+    /// the clock on it); if it succeeds, its headers answer the HEAD.
+    async fn head_after_refusal(&self, key: &str) -> Result<ObjectMeta, StoreError> {
         let fields = [("range", "bytes=0-0".to_owned())];
         let resp = self.rest.send(Method::GET, key, &fields).await?;
         match resp.status().as_u16() {
@@ -394,9 +405,8 @@ fn error_for(status: u16, code: Option<&str>, key: &str, detail: String) -> Stor
         (403, Some("AccessDenied")) => {
             StoreError::NotFound(format!("{key}: access denied: {detail}"))
         }
-        (429 | 500..=599, _) | (_, Some("SlowDown" | "Throttling" | "ThrottlingException")) => {
-            StoreError::Unavailable(detail)
-        }
+        (429 | 500..=599, _) => StoreError::Unavailable(detail),
+        (_, Some(c)) if retry::is_throttling(c) => StoreError::Unavailable(detail),
         _ => StoreError::Failed(detail),
     }
 }
@@ -418,20 +428,26 @@ fn user_agent(app_name: Option<&aws_config::AppName>) -> String {
     ua.ua_header()
 }
 
-/// The bucket's URL from the SDK's endpoint rules (virtual-hosted where the name allows).
-async fn bucket_url(bucket: &str, region: &str) -> String {
-    use aws_sdk_s3::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
-    let fallback = format!("https://s3.{region}.amazonaws.com/{bucket}");
-    let Ok(params) = Params::builder().bucket(bucket).region(region).build() else {
-        return fallback;
-    };
-    match DefaultResolver::new().resolve_endpoint(&params).await {
-        Ok(endpoint) => endpoint.url().trim_end_matches('/').to_owned(),
-        Err(e) => {
-            tracing::warn!(cause = %e, "S3 endpoint rules failed; using path-style {fallback}");
-            fallback
-        }
-    }
+/// The endpoint URL the AWS configuration gives S3, as aws-sdk-s3's client takes it: the
+/// S3-specific one (`AWS_ENDPOINT_URL_S3`, the profile's `services` section), else the
+/// general one (`AWS_ENDPOINT_URL`, the profile's `endpoint_url`); aws-config leaves both out
+/// under `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`.
+fn configured_endpoint(shared: &aws_config::SdkConfig) -> Option<String> {
+    s3_setting(shared, "AWS_ENDPOINT_URL", "endpoint_url")
+        .or_else(|| shared.endpoint_url().map(str::to_owned))
+        .filter(|url| !url.is_empty())
+}
+
+/// An S3 setting from the environment or the profile, by the SDK's service config keys.
+fn s3_setting(shared: &aws_config::SdkConfig, env: &str, profile: &str) -> Option<String> {
+    use aws_types::service_config::ServiceConfigKey;
+    let key = ServiceConfigKey::builder()
+        .service_id("S3")
+        .env(env)
+        .profile(profile)
+        .build()
+        .ok()?;
+    shared.service_config()?.load_config(key)
 }
 
 impl Store for S3Store {

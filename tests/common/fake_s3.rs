@@ -26,7 +26,7 @@ pub use faults::{Fault, Plan};
 use bytes::{Bytes, BytesMut};
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::io::AsyncReadExt;
@@ -88,6 +88,8 @@ struct State {
     connections: AtomicUsize,
     script: Mutex<Option<Arc<Script>>>,
     ignore_conditionals: AtomicBool,
+    /// The fake's clock minus the real one, in seconds (its `Date` headers).
+    clock_offset: AtomicI64,
 }
 
 /// The running fake; dropping it stops the server and closes its connections.
@@ -177,6 +179,17 @@ impl FakeS3 {
         self.state.ignore_conditionals.store(on, Ordering::SeqCst);
     }
 
+    /// Runs the fake's clock `secs` ahead of the real one (behind when negative): its `Date`
+    /// headers, and [`FakeS3::now`], which a script checks signatures' times against.
+    pub fn set_clock_offset(&self, secs: i64) {
+        self.state.clock_offset.store(secs, Ordering::SeqCst);
+    }
+
+    /// The fake's clock.
+    pub fn now(&self) -> SystemTime {
+        self.state.now()
+    }
+
     /// Every request received so far, in order.
     pub fn requests(&self) -> Vec<Req> {
         self.state.requests.lock().expect("requests lock").clone()
@@ -204,6 +217,15 @@ impl Drop for FakeS3 {
 }
 
 impl State {
+    fn now(&self) -> SystemTime {
+        let offset = self.clock_offset.load(Ordering::SeqCst);
+        let d = Duration::from_secs(offset.unsigned_abs());
+        match offset >= 0 {
+            true => SystemTime::now() + d,
+            false => SystemTime::now() - d,
+        }
+    }
+
     fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> String {
         let etag = format!("\"{}\"", &super::sha256(&bytes)[..32]);
         let object = Object {
@@ -264,12 +286,15 @@ async fn serve_connection(state: Arc<State>, mut stream: TcpStream, conn: usize)
         };
         let plan = state.plan(&req);
         let head_only = req.method == "HEAD";
-        let answer = match plan.fault {
+        let mut answer = match plan.fault {
             Fault::Error { status, code } | Fault::StalledError { status, code } => {
                 Answer::error(status, code, head_only)
             }
             _ => answers::respond(&state, &req),
         };
+        answer
+            .headers
+            .push(("Date", httpdate::fmt_http_date(state.now())));
         if let (Some(bytes), Some(key)) = (plan.replace, &req.key) {
             let content_type = state.object(key).map(|o| o.content_type);
             let content_type = content_type.unwrap_or_else(|| "application/octet-stream".into());

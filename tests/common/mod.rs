@@ -6,6 +6,7 @@
 pub mod client;
 pub mod fake_s3;
 pub mod fixtures;
+pub mod forward_proxy;
 pub mod lambda_watch;
 pub mod procs;
 pub mod proxy;

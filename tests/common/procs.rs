@@ -253,6 +253,16 @@ pub fn imgorigin_command() -> Command {
         "AWS_SESSION_TOKEN",
         "IMGORIGIN_ROOT",
         "IMGORIGIN_BUCKET",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "NO_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+        "no_proxy",
+        "AWS_USE_FIPS_ENDPOINT",
+        "AWS_USE_DUALSTACK_ENDPOINT",
     ] {
         cmd.env_remove(var);
     }

@@ -7,22 +7,20 @@
 //! endpoint resolution. Signing is [`sigv4`](super::sigv4), checked against aws-sigv4 (the SDK's
 //! own signer) in its tests.
 
+use super::credentials::CredentialCache;
 use super::retry::{self, Policy, Quota};
 use super::sigv4::{Secret, Signer};
+use super::skew::ClockSkew;
 use super::wire::{self, Pool};
 use super::StoreError;
 use crate::store::ChunkStream;
-use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use http::{Method, Response, StatusCode};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// How long an error answer's body is read for its `<Code>`; a stalled one is classified
 /// without it.
 const ERROR_BODY_TIMEOUT: Duration = Duration::from_secs(5);
-/// Refresh credentials this long before they expire, so no request is signed with a key that
-/// expires in flight.
-const REFRESH_MARGIN: Duration = Duration::from_secs(300);
 
 /// Requests to one bucket: `base` is the bucket's URL (path-style `http://host/bucket` or
 /// virtual-hosted `https://bucket.s3.region.amazonaws.com`), without a trailing slash.
@@ -40,26 +38,23 @@ pub(super) struct Rest {
     quota: Arc<Quota>,
     /// Sent with every request (S3Store's `user_agent`), unsigned.
     user_agent: String,
-    provider: Option<SharedCredentialsProvider>,
-    cached: Mutex<Option<Cached>>,
-    /// Held while fetching credentials, so expiry brings one fetch rather than one per request.
-    refreshing: tokio::sync::Mutex<()>,
+    /// `None` for anonymous access. Shared by every worker, as the SDK's identity cache is.
+    credentials: Option<Arc<CredentialCache>>,
+    /// Shared by every worker, as the SDK's is by its clients.
+    skew: Arc<ClockSkew>,
 }
 
-#[derive(Debug)]
-struct Cached {
-    secret: Arc<Secret>,
-    expiry: Option<SystemTime>,
+/// Who a request is signed as and how: the scheme's signing name and region come from the
+/// endpoint rules (endpoint.rs).
+#[derive(Debug, Clone)]
+pub(super) struct Signing {
+    pub(super) name: String,
+    pub(super) region: String,
+    pub(super) credentials: Option<Arc<CredentialCache>>,
 }
 
 impl Rest {
-    pub(super) fn new(
-        base: String,
-        region: String,
-        provider: Option<SharedCredentialsProvider>,
-        policy: Policy,
-        user_agent: String,
-    ) -> Rest {
+    pub(super) fn new(base: String, signing: Signing, policy: Policy, user_agent: String) -> Rest {
         let uri = http::Uri::try_from(base.as_str()).map_err(|e| format!("S3 URL {base:?}: {e}"));
         let (host, path_prefix) = match &uri {
             Ok(uri) => (
@@ -70,29 +65,40 @@ impl Rest {
             Err(_) => (String::new(), String::new()),
         };
         Rest {
-            pool: uri.and_then(|uri| Pool::new(&uri)).map(Arc::new),
+            pool: uri
+                .and_then(|uri| Pool::new(&uri, wire::proxy::from_env(&uri)?))
+                .map(Arc::new),
             base,
             host,
             path_prefix,
-            signer: Signer::new(&region),
+            signer: Signer::new(&signing.region, &signing.name),
             policy,
             quota: Arc::new(Quota::new(Quota::CAPACITY)),
             user_agent,
-            provider,
-            cached: Mutex::new(None),
-            refreshing: tokio::sync::Mutex::new(()),
+            credentials: signing.credentials,
+            skew: Arc::new(ClockSkew::default()),
         }
     }
 
-    /// Another `Rest` to the same bucket with its own connection pool; the retry quota is
-    /// shared.
+    /// Why no request can be sent (an unusable URL or proxy), for start-up to refuse.
+    pub(super) fn unusable(&self) -> Option<&str> {
+        self.pool.as_ref().err().map(String::as_str)
+    }
+
+    /// Another `Rest` to the same bucket with its own connection pool; the retry quota, the
+    /// credentials and the clock skew are shared.
     pub(super) fn reopen(&self) -> Rest {
+        let signing = Signing {
+            name: self.signer.service().to_owned(),
+            region: self.signer.region().to_owned(),
+            credentials: self.credentials.clone(),
+        };
         Rest {
             quota: Arc::clone(&self.quota),
+            skew: Arc::clone(&self.skew),
             ..Rest::new(
                 self.base.clone(),
-                self.signer.region().to_owned(),
-                self.provider.clone(),
+                signing,
                 self.policy,
                 self.user_agent.clone(),
             )
@@ -101,8 +107,10 @@ impl Rest {
 
     /// Sends a signed GET or HEAD for `key` with the extra header `fields`, retrying what
     /// [`retry::classify`] allows while the attempts and the quota last (before any body byte
-    /// was read, so a retry is always safe). Answers 5xx and 429 are read for their code here;
-    /// other answers go to the caller as they came.
+    /// was read, so a retry is always safe), and once more with fresh credentials when S3
+    /// says they expired. Error answers of a GET, and any 5xx or 429, are read for their code
+    /// here and returned as errors; other answers go to the caller as they came (a HEAD's 400
+    /// and 403 too: they have no body).
     pub(super) async fn send(
         &self,
         method: Method,
@@ -116,19 +124,42 @@ impl Rest {
         let head_request = method == Method::HEAD;
         let mut held = None;
         let mut failed = 0;
+        let mut refreshed = false;
         loop {
-            let request = self.request_head(&method, key, fields).await?;
+            let secret = match &self.credentials {
+                Some(cache) => Some(cache.get().await?),
+                None => None, // anonymous access (public buckets, test servers)
+            };
+            let request = self.request_head(&method, key, fields, secret.as_deref())?;
+            let sent = SystemTime::now();
             // Connecting and answering have their own deadlines (wire.rs).
             let (error, kind) = match pool.exchange(&request, head_request).await {
-                Ok(resp) if !is_retry_candidate(resp.status()) => {
-                    self.quota.succeeded(held);
-                    return Ok(resp);
-                }
                 Ok(resp) => {
+                    self.skew.record(resp.headers(), sent, SystemTime::now());
+                    if !is_read_for_code(resp.status(), head_request) {
+                        self.quota.succeeded(held);
+                        return Ok(resp);
+                    }
                     let answer = ErrorAnswer::read(resp).await;
+                    let code = answer.code.as_deref();
+                    if let (Some(secret), Some(cache)) = (&secret, &self.credentials) {
+                        if !refreshed
+                            && code.is_some_and(|c| retry::EXPIRED_CREDENTIALS.contains(&c))
+                        {
+                            tracing::warn!(
+                                key,
+                                code,
+                                "S3 refused the credentials; fetching them again"
+                            );
+                            cache.invalidate(secret);
+                            refreshed = true;
+                            continue;
+                        }
+                    }
                     let kind = retry::classify(retry::Met::Answer {
                         status: answer.status.as_u16(),
-                        code: answer.code.as_deref(),
+                        code,
+                        skewed: self.skew.is_large(),
                     });
                     (answer.into_error(key), kind)
                 }
@@ -151,11 +182,12 @@ impl Rest {
     /// field whose value could not be a header value (a control character) is left out, as
     /// `http::HeaderValue` would refuse it; such a value only comes from a client's header
     /// that should not reach S3 anyway.
-    async fn request_head(
+    fn request_head(
         &self,
         method: &Method,
         key: &str,
         fields: &[(&'static str, String)],
+        secret: Option<&Secret>,
     ) -> Result<Vec<u8>, StoreError> {
         let mut path = String::with_capacity(self.path_prefix.len() + key.len() + 16);
         path.push_str(&self.path_prefix);
@@ -171,14 +203,10 @@ impl Rest {
         if is_field_value(&self.user_agent) {
             push_field(&mut out, "user-agent", self.user_agent.as_bytes());
         }
-        if let Some(secret) = self.credentials().await? {
-            let signed = self.signer.sign(
-                method.as_str(),
-                &self.host,
-                &path,
-                &secret,
-                SystemTime::now(),
-            );
+        if let Some(secret) = secret {
+            let signed =
+                self.signer
+                    .sign(method.as_str(), &self.host, &path, secret, self.skew.now());
             let token = signed.security_token;
             let auth_fields = [
                 Some(("x-amz-date", signed.amz_date.as_str())),
@@ -193,7 +221,7 @@ impl Rest {
                 }
                 push_field(&mut out, name, value.as_bytes());
             }
-        } // else anonymous access (public buckets, test servers)
+        }
         for (name, value) in fields {
             if is_field_value(value) {
                 push_field(&mut out, name, value.as_bytes());
@@ -201,43 +229,6 @@ impl Rest {
         }
         out.extend_from_slice(b"\r\n");
         Ok(out)
-    }
-
-    async fn credentials(&self) -> Result<Option<Arc<Secret>>, StoreError> {
-        let Some(provider) = &self.provider else {
-            return Ok(None);
-        };
-        if let Some(secret) = self.fresh() {
-            return Ok(Some(secret));
-        }
-        let _one_fetch = self.refreshing.lock().await;
-        if let Some(secret) = self.fresh() {
-            return Ok(Some(secret)); // another request fetched them meanwhile
-        }
-        let creds = provider
-            .provide_credentials()
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("credentials: {e}")))?;
-        let secret = Arc::new(Secret {
-            access_key_id: creds.access_key_id().to_owned(),
-            secret_access_key: creds.secret_access_key().to_owned(),
-            session_token: creds.session_token().map(str::to_owned),
-        });
-        *self.cached.lock().unwrap_or_else(|e| e.into_inner()) = Some(Cached {
-            secret: Arc::clone(&secret),
-            expiry: creds.expiry(),
-        });
-        Ok(Some(secret))
-    }
-
-    /// The cached credentials while they have more than the refresh margin left.
-    fn fresh(&self) -> Option<Arc<Secret>> {
-        let cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
-        let c = cached.as_ref()?;
-        let fresh = c
-            .expiry
-            .is_none_or(|t| t > SystemTime::now() + REFRESH_MARGIN);
-        fresh.then(|| Arc::clone(&c.secret))
     }
 }
 
@@ -255,10 +246,13 @@ fn push_field(out: &mut Vec<u8>, name: &str, value: &[u8]) {
     out.extend_from_slice(b"\r\n");
 }
 
-/// Answers that may be retried, whose code is read to know: server errors, and 429 (a
-/// throttling code makes it one; a codeless 429 is not retried, as in the SDK).
-fn is_retry_candidate(status: StatusCode) -> bool {
-    status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS
+/// Answers read for their code here: server errors and 429 (a throttling code makes them
+/// retryable; a codeless 429 is not retried, as in the SDK), and a GET's 400 and 403 (expired
+/// credentials, clock skew). A HEAD's error answers have no body to read.
+fn is_read_for_code(status: StatusCode, head_request: bool) -> bool {
+    status.is_server_error()
+        || status == StatusCode::TOO_MANY_REQUESTS
+        || (!head_request && matches!(status.as_u16(), 400 | 403))
 }
 
 /// What an S3 error answer says: its status, `<Code>`, S3's request id (for AWS support),

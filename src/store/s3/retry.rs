@@ -37,18 +37,56 @@ pub(super) enum Met<'a> {
     /// No answer: connecting, writing or reading failed or timed out, or the answer was
     /// malformed.
     Transport,
-    /// An error answer with its `<Code>`, if it had one.
-    Answer { status: u16, code: Option<&'a str> },
+    /// An error answer with its `<Code>`, if it had one; `skewed` when the clock skew
+    /// measured from S3's answers is over [`SKEW_THRESHOLD`](super::skew::SKEW_THRESHOLD).
+    Answer {
+        status: u16,
+        code: Option<&'a str>,
+        skewed: bool,
+    },
+}
+
+/// The codes of a signature refused because of the clock (aws-runtime 1.10
+/// `service_clock_skew.rs`, `CLOCK_SKEW_ERROR_CODES`): retried, signed with the corrected
+/// clock, when the measured skew is large, as the SDK's `ServiceClockSkewClassifier` does.
+pub(super) const CLOCK_SKEW_ERRORS: &[&str] = &[
+    "InvalidSignatureException",
+    "SignatureDoesNotMatch",
+    "AuthFailure",
+    "RequestTimeTooSkewed",
+    "AccessDeniedException",
+];
+
+/// The codes of credentials S3 no longer accepts: the cached ones are dropped and the request
+/// is signed once more with fresh ones. (The SDK leaves this to the credentials' expiry; a
+/// token revoked or expired early, or credentials without an expiry that were rotated, would
+/// otherwise fail every read until the next refresh.)
+pub(super) const EXPIRED_CREDENTIALS: &[&str] = &[
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "TokenRefreshRequired",
+    "InvalidAccessKeyId",
+];
+
+/// Whether `code` is one of the SDK's throttling codes (a 503 to our client, whatever S3's
+/// status).
+pub(super) fn is_throttling(code: &str) -> bool {
+    THROTTLING_ERRORS.contains(&code)
 }
 
 /// Whether what an attempt met may be retried, and as what.
 pub(super) fn classify(met: Met) -> Option<Kind> {
-    let (status, code) = match met {
+    let (status, code, skewed) = match met {
         Met::Transport => return Some(Kind::Transient),
-        Met::Answer { status, code } => (status, code),
+        Met::Answer {
+            status,
+            code,
+            skewed,
+        } => (status, code, skewed),
     };
     match code {
-        Some(c) if THROTTLING_ERRORS.contains(&c) => Some(Kind::Throttling),
+        Some(c) if skewed && CLOCK_SKEW_ERRORS.contains(&c) => Some(Kind::Transient),
+        Some(c) if is_throttling(c) => Some(Kind::Throttling),
         Some(c) if TRANSIENT_ERRORS.contains(&c) || c == "InternalError" => Some(Kind::Transient),
         _ if matches!(status, 500 | 502 | 503 | 504) => Some(Kind::Transient),
         _ => None,
@@ -161,7 +199,16 @@ mod tests {
     // What is retried, and as what (aws-runtime's classifiers; a code decides over the status).
     #[test]
     fn classification_table() {
-        let answer = |status, code| Met::Answer { status, code };
+        let answer = |status, code| Met::Answer {
+            status,
+            code,
+            skewed: false,
+        };
+        let skewed = |status, code| Met::Answer {
+            status,
+            code: Some(code),
+            skewed: true,
+        };
         let cases = [
             (Met::Transport, Some(Kind::Transient)),
             (answer(503, Some("SlowDown")), Some(Kind::Throttling)),
@@ -175,6 +222,11 @@ mod tests {
             (answer(501, Some("NotImplemented")), None),
             (answer(403, Some("AccessDenied")), None),
             (answer(400, Some("ExpiredToken")), None),
+            // Clock skew: retried only when the measured skew is large (> 4 min).
+            (answer(403, Some("RequestTimeTooSkewed")), None),
+            (skewed(403, "RequestTimeTooSkewed"), Some(Kind::Transient)),
+            (skewed(403, "SignatureDoesNotMatch"), Some(Kind::Transient)),
+            (skewed(403, "AccessDenied"), None),
         ];
         for (met, want) in cases {
             assert_eq!(classify(met), want, "{met:?}");

@@ -66,21 +66,27 @@ impl std::fmt::Debug for DayKey {
 #[derive(Debug)]
 pub(super) struct Signer {
     region: String,
-    service: &'static str,
+    service: String,
     day_key: Mutex<Option<Arc<DayKey>>>,
 }
 
 impl Signer {
-    pub(super) fn new(region: &str) -> Signer {
+    /// `service` is the signing name: `s3`, or `s3-outposts`, `s3-object-lambda` as the
+    /// endpoint rules say.
+    pub(super) fn new(region: &str, service: &str) -> Signer {
         Signer {
             region: region.to_owned(),
-            service: "s3",
+            service: service.to_owned(),
             day_key: Mutex::new(None),
         }
     }
 
     pub(super) fn region(&self) -> &str {
         &self.region
+    }
+
+    pub(super) fn service(&self) -> &str {
+        &self.service
     }
 
     /// Signs `method host path` at `time`. `path` is the URI path exactly as sent (S3 signs

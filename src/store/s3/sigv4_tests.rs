@@ -19,6 +19,19 @@ fn reference(
     region: &str,
     time: SystemTime,
 ) -> (String, String) {
+    reference_for("s3", method, host, path, secret, region, time)
+}
+
+/// [`reference`] for another signing name.
+fn reference_for(
+    name: &str,
+    method: &str,
+    host: &str,
+    path: &str,
+    secret: &Secret,
+    region: &str,
+    time: SystemTime,
+) -> (String, String) {
     let identity = Identity::from(Credentials::new(
         &secret.access_key_id,
         &secret.secret_access_key,
@@ -33,7 +46,7 @@ fn reference(
     let params = aws_sigv4::sign::v4::SigningParams::builder()
         .identity(&identity)
         .region(region)
-        .name("s3")
+        .name(name)
         .time(time)
         .settings(settings)
         .build()
@@ -113,9 +126,9 @@ fn matches_aws_sigv4_for_every_request_shape() {
             "ap-southeast-2",
         ),
     ];
-    let signer = Signer::new("unused");
+    let signer = Signer::new("unused", "s3");
     for (method, host, path, token, region) in cases {
-        let signer_for_region = Signer::new(region);
+        let signer_for_region = Signer::new(region, "s3");
         let s = secret(token);
         let time = at(1_764_355_200 + 12_345); // 2025-11-28T03:25:45Z
         let ours = signer_for_region.sign(method, host, path, &s, time);
@@ -133,9 +146,22 @@ fn matches_aws_sigv4_for_every_request_shape() {
     );
 }
 
+// The endpoint rules' signing name (S3 on Outposts, Object Lambda) is part of the scope.
+#[test]
+fn signs_for_the_endpoints_signing_name() {
+    let s = secret(Some("tok"));
+    let time = at(1_764_355_200);
+    for name in ["s3-outposts", "s3-object-lambda"] {
+        let ours = Signer::new("eu-west-1", name).sign("GET", "h", "/k", &s, time);
+        let want = reference_for(name, "GET", "h", "/k", &s, "eu-west-1", time).0;
+        assert_eq!(ours.authorization, want, "{name}");
+        assert!(want.contains(&format!("/eu-west-1/{name}/aws4_request")));
+    }
+}
+
 #[test]
 fn cached_key_follows_the_day_and_the_secret() {
-    let signer = Signer::new("us-east-1");
+    let signer = Signer::new("us-east-1", "s3");
     let mut s = secret(None);
     let day1 = at(1_764_374_399); // 23:59:59
     let day2 = at(1_764_374_400); // next day, 00:00:00
@@ -165,7 +191,7 @@ fn amz_date_known_values() {
 proptest! {
     #[test]
     fn matches_aws_sigv4_at_any_time(secs in 0u64..4_102_444_800, path in "/[a-zA-Z0-9/._~-]{0,40}") {
-        let signer = Signer::new("us-west-2");
+        let signer = Signer::new("us-west-2", "s3");
         let s = secret(Some("session"));
         let ours = signer.sign("GET", "example.com", &path, &s, at(secs));
         let (auth, date) = reference("GET", "example.com", &path, &s, "us-west-2", at(secs));

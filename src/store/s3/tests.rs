@@ -79,20 +79,41 @@ fn key_encoding() {
     }
 }
 
-// Where the reads go on AWS, from the SDK's endpoint rules (no network involved): virtual-hosted
-// for DNS-compatible names, path-style where a dotted name would break TLS.
+// `{:?}` of the store (a panic message, a debug log) shows neither the secret key nor the
+// session token, with credentials loaded.
 #[tokio::test]
-async fn bucket_urls_follow_the_endpoint_rules() {
-    assert_eq!(
-        bucket_url("my-images", "eu-west-1").await,
-        "https://my-images.s3.eu-west-1.amazonaws.com"
+async fn debug_shows_no_secret() {
+    use aws_credential_types::provider::SharedCredentialsProvider;
+    use aws_credential_types::Credentials;
+    let creds = Credentials::new(
+        "AKIDVISIBLE",
+        "SECRETVALUE",
+        Some("TOKENVALUE".into()),
+        None,
+        "t",
     );
-    assert_eq!(
-        bucket_url("photos", "us-east-1").await,
-        "https://photos.s3.us-east-1.amazonaws.com"
+    let cache = Arc::new(credentials::CredentialCache::new(
+        SharedCredentialsProvider::new(creds),
+    ));
+    cache.get().await.expect("static credentials");
+    let signing = rest::Signing {
+        name: "s3".into(),
+        region: "eu-west-1".into(),
+        credentials: Some(cache),
+    };
+    let rest = rest::Rest::new(
+        "https://b.s3.eu-west-1.amazonaws.com".into(),
+        signing,
+        retry::Policy::STANDARD,
+        "ua".into(),
     );
-    assert_eq!(
-        bucket_url("my.images", "eu-west-1").await,
-        "https://s3.eu-west-1.amazonaws.com/my.images"
+    let store = S3Store {
+        rest: Arc::new(rest),
+    };
+    let shown = format!("{store:?} {:?}", store.with_own_pool());
+    assert!(shown.contains("AKIDVISIBLE"), "{shown}");
+    assert!(
+        !shown.contains("SECRETVALUE") && !shown.contains("TOKENVALUE"),
+        "{shown}"
     );
 }

@@ -24,6 +24,8 @@
 mod body;
 #[path = "wire_head.rs"]
 pub(crate) mod head;
+#[path = "wire_proxy.rs"]
+pub(crate) mod proxy;
 
 use super::StoreError;
 use crate::store::ChunkStream;
@@ -60,8 +62,11 @@ const READ_CHUNK: usize = 64 * 1024;
 struct Endpoint {
     host: String,
     port: u16,
+    /// `host[:port]` as the URL has it (the Host header).
+    authority: String,
     /// The server name to verify, for `https` endpoints.
     tls: Option<rustls::pki_types::ServerName<'static>>,
+    proxy: Option<proxy::Proxy>,
 }
 
 /// Kept-alive connections to one endpoint.
@@ -103,8 +108,9 @@ pub(crate) enum Failure {
 }
 
 impl Pool {
-    /// A pool for `base` (`http://host[:port]/...` or `https://...`).
-    pub(super) fn new(base: &http::Uri) -> Result<Pool, String> {
+    /// A pool for `base` (`http://host[:port]/...` or `https://...`), through `proxy` if
+    /// one is given.
+    pub(super) fn new(base: &http::Uri, proxy: Option<proxy::Proxy>) -> Result<Pool, String> {
         let host = base.host().ok_or("the S3 URL has no host")?;
         let host = host
             .trim_start_matches('[')
@@ -123,8 +129,15 @@ impl Pool {
             ),
             false => None,
         };
+        let authority = base.authority().map_or_else(String::new, |a| a.to_string());
         Ok(Pool {
-            endpoint: Endpoint { host, port, tls },
+            endpoint: Endpoint {
+                host,
+                port,
+                authority,
+                tls,
+                proxy,
+            },
             idle: Mutex::new(Vec::new()),
             answer_timeout: ANSWER_TIMEOUT,
         })
@@ -147,6 +160,15 @@ impl Pool {
         head: &[u8],
         head_request: bool,
     ) -> Result<Response<ChunkStream>, StoreError> {
+        let ep = &self.endpoint;
+        let proxied;
+        let head = match (&ep.proxy, &ep.tls) {
+            (Some(proxy), None) => {
+                proxied = proxy.absolute_form(head, &ep.authority);
+                &proxied[..]
+            }
+            _ => head,
+        };
         loop {
             let (mut conn, reused) = match self.checkout() {
                 Some(conn) => (conn, true),
@@ -199,9 +221,19 @@ impl Pool {
 
     async fn connect(&self) -> Result<Conn, StoreError> {
         let ep = &self.endpoint;
+        let (host, port) = match &ep.proxy {
+            Some(proxy) => (proxy.host.as_str(), proxy.port),
+            None => (ep.host.as_str(), ep.port),
+        };
         let connect = async {
-            let tcp = TcpStream::connect((ep.host.as_str(), ep.port)).await?;
+            let mut tcp = TcpStream::connect((host, port)).await?;
             tcp.set_nodelay(true)?;
+            if let (Some(proxy), Some(_)) = (&ep.proxy, &ep.tls) {
+                proxy
+                    .tunnel(&mut tcp, &ep.host, ep.port)
+                    .await
+                    .map_err(Failure::into_io)?;
+            }
             let io = match &ep.tls {
                 None => Io::Plain(tcp),
                 Some(name) => {
@@ -214,8 +246,7 @@ impl Pool {
         let io = match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
             Err(_) => {
                 return Err(StoreError::Timeout(format!(
-                    "connecting to S3 at {}:{}: no answer within 3 s",
-                    ep.host, ep.port
+                    "connecting to S3 at {host}:{port}: no answer within 3 s"
                 )))
             }
             Ok(Err(e)) if e.kind() == io::ErrorKind::TimedOut => {
@@ -223,8 +254,7 @@ impl Pool {
             }
             Ok(Err(e)) => {
                 return Err(StoreError::Failed(format!(
-                    "S3 unreachable at {}:{}: {e}",
-                    ep.host, ep.port
+                    "S3 unreachable at {host}:{port}: {e}"
                 )))
             }
             Ok(Ok(io)) => io,
@@ -309,6 +339,16 @@ impl Failure {
         match e.kind() {
             io::ErrorKind::UnexpectedEof => Failure::Closed,
             _ => Failure::Io(e),
+        }
+    }
+
+    /// As an I/O error while connecting (a proxy's refusal).
+    fn into_io(self) -> io::Error {
+        match self {
+            Failure::Io(e) => e,
+            Failure::Closed => io::Error::new(io::ErrorKind::UnexpectedEof, "closed"),
+            Failure::Protocol(what) => io::Error::other(what),
+            Failure::Timeout => io::Error::new(io::ErrorKind::TimedOut, "timed out"),
         }
     }
 }
