@@ -8,7 +8,8 @@
 //! suffix, last byte), 416, ignored ranges (unparsable, reversed, other unit), several ranges;
 //! zero-length objects; If-Match, If-None-Match (lists, weak/strong, `*`, repeated lines),
 //! If-Modified-Since, If-Unmodified-Since and their precedence (RFC 9110 §13.2.2); If-Range by
-//! ETag and date; percent-encoded keys; 400 for unsafe paths; 404 with its short cache; 405;
+//! ETag and date; percent-encoded keys, and keys with every sub-delimiter, `%`, spaces,
+//! unicode and emoji (fully encoded and with RFC 3986 pchars raw); 400 for unsafe paths; 404 with its short cache; 405;
 //! CORS on answers and preflights.
 //!
 //! With signing on (every key signed; local directory and S3 via s3s-fs) the same cases, sent
@@ -18,6 +19,7 @@
 
 mod common;
 
+use common::fixtures::special_keys;
 use common::procs::Kind;
 use common::proxy::CountingProxy;
 use common::{fetch, fixtures, sha256, Backend, Imgorigin};
@@ -60,6 +62,11 @@ async fn seeded(kind: Kind) -> Backend {
     let backend = Backend::start(kind).await;
     for f in fixtures() {
         backend.put(f.key, f.bytes, f.content_type, None).await;
+    }
+    for (key, bytes) in special_keys() {
+        backend
+            .put(key, bytes, "application/octet-stream", None)
+            .await;
     }
     backend
         .put(

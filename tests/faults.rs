@@ -15,6 +15,8 @@
 //! - local store and signing (faults/local.rs): overlong names are 400/404, a symlink cannot
 //!   reach into a signed prefix, percent-encoded parameter names cannot strip a signed
 //!   transform;
+//! - the randomized fault run (faults/random.rs): 100 reads, each through a random sequence
+//!   of S3 faults, none answered with wrong bytes or past its deadline;
 //! - clients (faults/clients.rs): 300 clients that never read leave the server responsive and
 //!   small, `--send-timeout` drops them, `--max-connections` refuses the excess with 503.
 //!
@@ -28,6 +30,8 @@ mod common;
 mod images;
 #[path = "faults/local.rs"]
 mod local;
+#[path = "faults/random.rs"]
+mod random;
 
 use common::client::{fetch_streamed, Streamed};
 use common::fake_s3::{FakeS3, Fault, Plan};

@@ -29,7 +29,7 @@ impl Fetched {
 }
 
 /// Opens a connection and sends one bodyless request; returns the answer's head and body.
-async fn send(
+pub async fn send(
     addr: SocketAddr,
     method: &str,
     path: &str,

@@ -218,12 +218,7 @@ impl Drop for FakeS3 {
 
 impl State {
     fn now(&self) -> SystemTime {
-        let offset = self.clock_offset.load(Ordering::SeqCst);
-        let d = Duration::from_secs(offset.unsigned_abs());
-        match offset >= 0 {
-            true => SystemTime::now() + d,
-            false => SystemTime::now() - d,
-        }
+        shift(SystemTime::now(), self.clock_offset.load(Ordering::SeqCst))
     }
 
     fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> String {
@@ -255,6 +250,15 @@ impl State {
 
     fn object(&self, key: &str) -> Option<Object> {
         self.objects.lock().expect("objects lock").get(key).cloned()
+    }
+}
+
+/// `time` moved `secs` later (earlier when negative).
+fn shift(time: SystemTime, secs: i64) -> SystemTime {
+    let d = Duration::from_secs(secs.unsigned_abs());
+    match secs >= 0 {
+        true => time + d,
+        false => time - d,
     }
 }
 
@@ -290,11 +294,14 @@ async fn serve_connection(state: Arc<State>, mut stream: TcpStream, conn: usize)
             Fault::Error { status, code } | Fault::StalledError { status, code } => {
                 Answer::error(status, code, head_only)
             }
+            Fault::Skewed { .. } => Answer::error(403, "RequestTimeTooSkewed", head_only),
             _ => answers::respond(&state, &req),
         };
-        answer
-            .headers
-            .push(("Date", httpdate::fmt_http_date(state.now())));
+        let date = match plan.fault {
+            Fault::Skewed { secs } => shift(state.now(), secs),
+            _ => state.now(),
+        };
+        answer.headers.push(("Date", httpdate::fmt_http_date(date)));
         if let (Some(bytes), Some(key)) = (plan.replace, &req.key) {
             let content_type = state.object(key).map(|o| o.content_type);
             let content_type = content_type.unwrap_or_else(|| "application/octet-stream".into());

@@ -34,6 +34,9 @@ pub enum Fault {
     /// The normal answer, then after the delay [`UNSOLICITED`] on the same connection, which
     /// stays open for the next request.
     Unsolicited(Duration),
+    /// A 403 `RequestTimeTooSkewed` whose `Date` is `secs` off the fake's clock, as S3 answers
+    /// a request signed with a clock that far off.
+    Skewed { secs: i64 },
     /// The normal answer framed with `Transfer-Encoding: chunked` (64 KiB chunks) and no
     /// Content-Length; a HEAD gets the head alone.
     Chunked,
@@ -83,7 +86,7 @@ pub(super) async fn send(stream: &mut TcpStream, answer: &Answer, fault: &Fault)
         return false;
     }
     let sent = match fault {
-        Fault::Normal | Fault::Error { .. } | Fault::Unsolicited(_) => body,
+        Fault::Normal | Fault::Error { .. } | Fault::Skewed { .. } | Fault::Unsolicited(_) => body,
         Fault::ResetAfter(n) | Fault::FinAfter(n) | Fault::StallAfter(n) => prefix(body, *n),
         Fault::StalledError { .. } => prefix(body, body.len().min(16).saturating_sub(1)),
         Fault::StallHead | Fault::Chunked => &[],
@@ -92,7 +95,7 @@ pub(super) async fn send(stream: &mut TcpStream, answer: &Answer, fault: &Fault)
         return false;
     }
     match fault {
-        Fault::Normal | Fault::Error { .. } | Fault::Chunked => true,
+        Fault::Normal | Fault::Error { .. } | Fault::Skewed { .. } | Fault::Chunked => true,
         Fault::Unsolicited(delay) => {
             tokio::time::sleep(*delay).await;
             stream.write_all(UNSOLICITED).await.is_ok()

@@ -2,6 +2,7 @@
 //! store and transport must answer.
 
 use crate::common::fixtures;
+use crate::common::fixtures::{key_path, special_keys, PCHAR_RAW};
 use std::time::{Duration, SystemTime};
 
 pub const ORIGIN: &str = "https://viewer.example";
@@ -189,6 +190,7 @@ pub fn cases(seen: &Seen) -> Vec<Case> {
     ];
     v.extend(other_objects());
     v.extend(errors_and_cors());
+    v.extend(special_key_cases());
     v
 }
 
@@ -243,6 +245,41 @@ fn other_objects() -> Vec<Case> {
         )
         .with("range", format!("bytes={}-{}", mid.start(), mid.end())),
     ]
+}
+
+/// Every special key by its fully encoded path and with pchars raw; a HEAD and a range too.
+fn special_key_cases() -> Vec<Case> {
+    let mut v = Vec::new();
+    for (key, bytes) in special_keys() {
+        for (how, raw) in [("encoded", ""), ("pchars raw", PCHAR_RAW)] {
+            let name = format!("special key {key:?}, {how}");
+            v.push(case(&name, "GET", &key_path(key, raw), 200, &bytes));
+        }
+        let path = key_path(key, PCHAR_RAW);
+        let length = bytes.len().to_string();
+        v.push(
+            case(
+                &format!("special key {key:?}, HEAD"),
+                "HEAD",
+                &path,
+                200,
+                b"",
+            )
+            .expect("content-length", length),
+        );
+        v.push(
+            case(
+                &format!("special key {key:?}, range"),
+                "GET",
+                &path,
+                206,
+                &bytes[100..=199],
+            )
+            .with("range", "bytes=100-199")
+            .expect("content-range", format!("bytes 100-199/{}", bytes.len())),
+        );
+    }
+    v
 }
 
 fn errors_and_cors() -> Vec<Case> {
