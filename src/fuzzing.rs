@@ -24,11 +24,11 @@ pub enum AnswerHead {
     Malformed,
 }
 
-/// The S3 store's answer-head parser (`parse_head`, src/store/s3/wire_head.rs) on `buf`, called
-/// as the store calls it on a connection's read buffer.
+/// The HTTP/1.1 client's answer-head parser (`parse_head`, src/http1/head.rs) on `buf`, called
+/// as the S3 store's connections call it on their read buffer.
 pub fn s3_answer_head(buf: &mut BytesMut) -> AnswerHead {
     let before = buf.len();
-    match crate::store::s3::wire::head::parse_head(buf) {
+    match crate::http1::head::parse_head(buf, crate::store::s3::answer_headers::kept) {
         Ok(None) => AnswerHead::Partial,
         Ok(Some(answer)) => AnswerHead::Complete {
             consumed: before - buf.len(),
@@ -40,9 +40,9 @@ pub fn s3_answer_head(buf: &mut BytesMut) -> AnswerHead {
     }
 }
 
-/// The answer headers the S3 store keeps (`KEPT`, src/store/s3/wire_head.rs), lower case.
+/// The answer headers the S3 store's connections keep (`KEPT`,
+/// src/store/s3/answer_headers.rs, and the client's `FRAMING`), lower case.
 pub fn s3_kept_headers() -> impl Iterator<Item = &'static str> {
-    crate::store::s3::wire::head::KEPT
-        .iter()
-        .map(|n| n.as_str())
+    let kept = crate::store::s3::answer_headers::KEPT.iter();
+    kept.chain(crate::http1::FRAMING.iter()).map(|n| n.as_str())
 }

@@ -18,11 +18,13 @@
 //! - [`access`]: origin lock, allowed keys, signed URLs (canonical form, keys, verification,
 //!   minting links for `imgorigin sign`); pure, decided before any store call.
 //! - [`store`]: where bytes come from: [`store::LocalStore`], [`store::S3Store`] (aws-sdk-s3
-//!   for configuration, GetObject/HeadObject signed by its own SigV4 with a per-day key and
-//!   sent on its own HTTP/1.1 connection pool per worker, parsed by httparse, retried as
-//!   the SDK's standard strategy; docs/s3.md),
+//!   for configuration and endpoint rules, GetObject/HeadObject signed by its own SigV4 with
+//!   a per-day key and sent through [`http1`], retried as the SDK's standard strategy;
+//!   docs/s3.md),
 //!   [`store::MemoryStore`] (tests, benches). Only stores do I/O. [`store::Deadline`] bounds
 //!   every store call ([`Origin::new`] wraps the store in it).
+//! - [`http1`]: the HTTP/1.1 client the S3 store sends on: a connection pool per worker,
+//!   httparse for answer heads, RFC 9112 §6.3 framing, proxies; knows nothing of S3.
 //! - [`body`]: the streamed response body, with resume on store failure and abort on loss.
 //! - [`response`]: outcome to `http::Response`; the one error-to-status mapping.
 //! - [`transform`]: on-the-fly resize and format conversion: query parsing, JPEG header probe
@@ -73,6 +75,7 @@ pub mod config;
 pub mod cors;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod http1;
 pub mod key;
 pub mod lambda;
 pub mod meta;

@@ -8,13 +8,16 @@
 //! 4. If-Modified-Since, only without If-None-Match; false -> 304
 //! 5. If-Range (§13.1.5), only for a GET with a Range; false -> ignore the Range (200)
 //!
-//! then the Range (§14.2): GET only, one range -> 206 or 416, several -> the whole object;
+//! (steps 1-4 are [`preconditions`], which also checks an origin's own 304; what goes to
+//! such an origin is [`forward`]), then the Range (§14.2): GET only, one range -> 206 or 416, several -> the whole object;
 //! then the transport's body budget (Lambda): a 206 is cut to its first `max_body` bytes (the
 //! Content-Range says what was sent), a 200 that cannot fit is refused.
 
+pub mod forward;
+
 use crate::meta::ObjectMeta;
 use crate::range::{ByteSpan, RangeRequest, Resolved};
-use crate::validators::{Conditions, IfRange};
+use crate::validators::{Conditions, EntityTag, IfRange};
 use std::time::SystemTime;
 
 /// What to answer.
@@ -65,27 +68,8 @@ pub fn decide(ask: &Ask<'_>, meta: &ObjectMeta) -> Decision {
 
 fn decide_unlimited(ask: &Ask<'_>, meta: &ObjectMeta) -> Decision {
     let c = ask.conditions;
-    let modified_after = |date: SystemTime| meta.last_modified.is_some_and(|lm| lm > date);
-    // Steps 1-2.
-    if let Some(cond) = &c.if_match {
-        if !cond.matches(&meta.etag, true) {
-            return Decision::PreconditionFailed;
-        }
-    } else if let Some(date) = c.if_unmodified_since {
-        // Without a Last-Modified the condition cannot be evaluated, so it is ignored.
-        if modified_after(date) {
-            return Decision::PreconditionFailed;
-        }
-    }
-    // Steps 3-4.
-    if let Some(cond) = &c.if_none_match {
-        if cond.matches(&meta.etag, false) {
-            return Decision::NotModified;
-        }
-    } else if let Some(date) = c.if_modified_since {
-        if date <= ask.now && meta.last_modified.is_some() && !modified_after(date) {
-            return Decision::NotModified;
-        }
+    if let Some(decision) = preconditions(c, &meta.etag, meta.last_modified, ask.now) {
+        return decision;
     }
     let whole = Decision::Full(ByteSpan::whole(meta.len));
     // Step 5 and the range itself.
@@ -100,6 +84,40 @@ fn decide_unlimited(ask: &Ask<'_>, meta: &ObjectMeta) -> Decision {
         Resolved::Whole => whole,
         Resolved::Unsatisfiable => Decision::Unsatisfiable,
     }
+}
+
+/// Steps 1-4 for a representation with `etag` and `last_modified`: 412, 304, or `None` to
+/// go on. Also what an origin's own 304 is checked against (S3Store): it is used only when
+/// these rules give the same answer.
+pub fn preconditions(
+    c: &Conditions,
+    etag: &EntityTag,
+    last_modified: Option<SystemTime>,
+    now: SystemTime,
+) -> Option<Decision> {
+    let modified_after = |date: SystemTime| last_modified.is_some_and(|lm| lm > date);
+    // Steps 1-2.
+    if let Some(cond) = &c.if_match {
+        if !cond.matches(etag, true) {
+            return Some(Decision::PreconditionFailed);
+        }
+    } else if let Some(date) = c.if_unmodified_since {
+        // Without a Last-Modified the condition cannot be evaluated, so it is ignored.
+        if modified_after(date) {
+            return Some(Decision::PreconditionFailed);
+        }
+    }
+    // Steps 3-4.
+    if let Some(cond) = &c.if_none_match {
+        if cond.matches(etag, false) {
+            return Some(Decision::NotModified);
+        }
+    } else if let Some(date) = c.if_modified_since {
+        if date <= now && last_modified.is_some() && !modified_after(date) {
+            return Some(Decision::NotModified);
+        }
+    }
+    None
 }
 
 /// §13.1.5: an entity-tag must match strongly, a date must equal Last-Modified exactly.

@@ -1,4 +1,4 @@
-//! The head of an S3 answer as the store's connection reads it (src/store/s3/wire_head.rs):
+//! The head of an S3 answer as the store's connection reads it (src/http1/head.rs):
 //! parsed again as more bytes arrive, header values sliced out of the read buffer, only the
 //! headers the store reads kept.
 //!

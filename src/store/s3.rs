@@ -9,21 +9,23 @@
 //! aws-config and aws-sdk-s3 provide the configuration at start-up (region, credentials
 //! chain, retry settings, the endpoint rules: [`endpoint`]); the reads themselves go out as
 //! signed requests ([`rest`], [`sigv4`]) on a pool of kept-alive connections that the
-//! requesting task drives itself ([`wire`]). docs/s3.md lists what matches the SDK and what
+//! requesting task drives itself ([`crate::http1`]). docs/s3.md lists what matches the SDK and what
 //! is refused.
 
+pub(crate) mod answer_headers;
 mod credentials;
 mod endpoint;
+mod error_answer;
 mod rest;
 mod retry;
 mod sigv4;
 mod skew;
-pub(crate) mod wire;
 
 use super::{ChunkStream, Fetched, GetRequest, Prefetched, Store, StoreError};
 use crate::meta::{ObjectMeta, StoredHeaders};
+use crate::plan::{self, forward, Decision};
 use crate::range::{ByteSpan, RangeSpec};
-use crate::validators::{to_http_seconds, Conditions, EntityTag, IfRange, TagCondition};
+use crate::validators::{to_http_seconds, Conditions, EntityTag};
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use http::{HeaderMap, Method, Response};
@@ -153,30 +155,9 @@ impl S3Store {
         key: &str,
         range: Option<RangeSpec>,
         cond: &Conditions,
-        if_range_tag: Option<&EntityTag>,
+        if_match_tag: Option<&EntityTag>,
     ) -> Result<Outcome, StoreError> {
-        // At most one field of each pair below, so three in all: no HeaderMap needed.
-        let mut fields: Vec<(&'static str, String)> = Vec::with_capacity(3);
-        if let Some(r) = range {
-            fields.push(("range", r.header_value()));
-        }
-        // Forward exactly what RFC 9110 §13.2.2 would evaluate, so S3's own shortcut answers
-        // (304, 412) agree with ours.
-        // A tag list too long to forward is left to plan::decide on the answer's metadata (and
-        // so is the date its presence makes S3 ignore): a client must not be able to make
-        // our request to S3 too large (431) and so mint 502s.
-        if let Some(tag) = if_range_tag {
-            fields.push(("if-match", tag.to_header_string()));
-        } else if let Some(c) = cond.if_match.as_ref() {
-            fields.extend(tag_list(c).map(|tags| ("if-match", tags)));
-        } else if let Some(date) = cond.if_unmodified_since {
-            fields.push(("if-unmodified-since", httpdate::fmt_http_date(date)));
-        }
-        if let Some(c) = cond.if_none_match.as_ref() {
-            fields.extend(tag_list(c).map(|tags| ("if-none-match", tags)));
-        } else if let Some(date) = cond.if_modified_since.filter(|d| *d <= SystemTime::now()) {
-            fields.push(("if-modified-since", httpdate::fmt_http_date(date)));
-        }
+        let fields = forward::fields(range, cond, if_match_tag, SystemTime::now());
         let resp = self.rest.send(Method::GET, key, &fields).await?;
         match resp.status().as_u16() {
             200 | 206 => Ok(Outcome::Object(resp)),
@@ -188,18 +169,8 @@ impl S3Store {
 
     async fn get_object(&self, req: GetRequest<'_>) -> Result<Fetched, StoreError> {
         let cond = req.conditions;
-        let if_range = req.range.and(cond.if_range.as_ref());
-        // A weak, invalid or date If-Range the SDK cannot send; a weak or invalid one never
-        // matches, so ask for the whole object straight away.
-        let range = match if_range {
-            Some(IfRange::Invalid) => None,
-            Some(IfRange::Tag(tag)) if tag.to_header_string().starts_with("W/") => None,
-            _ => req.range,
-        };
-        let emulated = match if_range {
-            Some(IfRange::Tag(tag)) if range.is_some() && cond.if_match.is_none() => Some(tag),
-            _ => None,
-        };
+        let ask = forward::first_ask(req.range, cond);
+        let (range, emulated) = (ask.range, ask.if_range_tag);
         let mut outcome = match self.send_get(req.key, range, cond, emulated).await {
             // Some S3-compatible servers fail on suffix ranges longer than the object (s3s-fs
             // 0.14 answers 500): plan from metadata and read an explicit span instead.
@@ -216,14 +187,19 @@ impl S3Store {
         }
         match outcome {
             Outcome::Object(out) => prefetched(out),
-            Outcome::NotModified(fetched) => Ok(fetched),
+            // S3's 304 stands only where RFC 9110 §13.2.2 (plan::preconditions) gives 304 on
+            // the validators it came with.
+            Outcome::NotModified(fetched) if agrees(&fetched, cond) => Ok(fetched),
             // 412 and 416 are rare, and so is a 304 without validators (moto omits
-            // Last-Modified): let the planner decide from fresh metadata, so that the answer
-            // (and the zero-length and suffix rules) match the local store exactly.
-            Outcome::Refused | Outcome::Incomplete304 => Ok(Fetched::Object {
-                meta: self.head_object(req.key).await?,
-                body: None,
-            }),
+            // Last-Modified) or one the rules do not give: let the planner decide from fresh
+            // metadata, so that the answer (and the zero-length and suffix rules) match the
+            // local store exactly.
+            Outcome::NotModified(_) | Outcome::Refused | Outcome::Incomplete304 => {
+                Ok(Fetched::Object {
+                    meta: self.head_object(req.key).await?,
+                    body: None,
+                })
+            }
         }
     }
 
@@ -264,33 +240,18 @@ enum Outcome {
     Refused,
 }
 
-/// The most entity-tag bytes forwarded in one conditional field. S3 refuses request heads
-/// over 8 KiB; real clients send one tag, a cache a few.
-const MAX_FORWARDED_TAGS_BYTES: usize = 1024;
-
-/// The field value for `c`, or `None` when it is empty or longer than
-/// [`MAX_FORWARDED_TAGS_BYTES`].
-fn tag_list(c: &TagCondition) -> Option<String> {
-    match c {
-        TagCondition::Any => Some("*".into()),
-        TagCondition::Tags(tags) if tags.is_empty() => None,
-        TagCondition::Tags(tags)
-            if tags.iter().map(|t| t.header_len() + 2).sum::<usize>()
-                > MAX_FORWARDED_TAGS_BYTES =>
-        {
-            None
-        }
-        TagCondition::Tags(tags) => {
-            let mut list = String::with_capacity(tags.len() * 24);
-            for (i, tag) in tags.iter().enumerate() {
-                if i > 0 {
-                    list.push_str(", ");
-                }
-                tag.write_header_value(&mut list);
-            }
-            Some(list)
-        }
-    }
+/// Whether S3's 304 is the one RFC 9110 §13.2.2 gives for `cond` on its validators.
+fn agrees(fetched: &Fetched, cond: &Conditions) -> bool {
+    let Fetched::NotModified {
+        etag: Some(etag),
+        last_modified,
+        ..
+    } = fetched
+    else {
+        return false;
+    };
+    let rules = plan::preconditions(cond, etag, *last_modified, SystemTime::now());
+    rules == Some(Decision::NotModified)
 }
 
 fn not_modified(headers: &HeaderMap) -> Outcome {
@@ -389,7 +350,7 @@ fn parse_etag(raw: Option<&str>) -> Result<EntityTag, StoreError> {
 
 /// An error answer read for its code, then [`error_for`].
 async fn classify(resp: Response<ChunkStream>, key: &str) -> StoreError {
-    rest::ErrorAnswer::read(resp).await.into_error(key)
+    error_answer::ErrorAnswer::read(resp).await.into_error(key)
 }
 
 /// The one place S3 error answers become store errors; `detail` says what S3 answered.

@@ -7,20 +7,19 @@
 //! endpoint resolution. Signing is [`sigv4`](super::sigv4), checked against aws-sigv4 (the SDK's
 //! own signer) in its tests.
 
+use super::answer_headers;
 use super::credentials::CredentialCache;
+use super::error_answer::ErrorAnswer;
 use super::retry::{self, Policy, Quota};
-use super::sigv4::{Secret, Signer};
+use super::sigv4::{CanonicalRequest, Secret, Signer, TOKEN_SHOWN_AS};
 use super::skew::ClockSkew;
-use super::wire::{self, Pool};
 use super::StoreError;
+use crate::http1::{self, Pool};
 use crate::store::ChunkStream;
+use futures_util::StreamExt;
 use http::{Method, Response, StatusCode};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
-
-/// How long an error answer's body is read for its `<Code>`; a stalled one is classified
-/// without it.
-const ERROR_BODY_TIMEOUT: Duration = Duration::from_secs(5);
+use std::time::SystemTime;
 
 /// Requests to one bucket: `base` is the bucket's URL (path-style `http://host/bucket` or
 /// virtual-hosted `https://bucket.s3.region.amazonaws.com`), without a trailing slash.
@@ -66,7 +65,11 @@ impl Rest {
         };
         Rest {
             pool: uri
-                .and_then(|uri| Pool::new(&uri, wire::proxy::from_env(&uri)?))
+                .and_then(|uri| {
+                    let proxy = http1::proxy::from_env(&uri)?;
+                    Pool::new(&uri, proxy, answer_headers::kept)
+                        .map_err(|e| format!("S3 URL {base:?}: {e}"))
+                })
                 .map(Arc::new),
             base,
             host,
@@ -132,13 +135,13 @@ impl Rest {
             };
             let request = self.request_head(&method, key, fields, secret.as_deref())?;
             let sent = SystemTime::now();
-            // Connecting and answering have their own deadlines (wire.rs).
+            // Connecting and answering have their own deadlines (crate::http1).
             let (error, kind) = match pool.exchange(&request, head_request).await {
                 Ok(resp) => {
                     self.skew.record(resp.headers(), sent, SystemTime::now());
                     if !is_read_for_code(resp.status(), head_request) {
                         self.quota.succeeded(held);
-                        return Ok(resp);
+                        return Ok(resp.map(into_chunks));
                     }
                     let answer = ErrorAnswer::read(resp).await;
                     let code = answer.code.as_deref();
@@ -156,6 +159,9 @@ impl Rest {
                             continue;
                         }
                     }
+                    if let (Some("SignatureDoesNotMatch"), Some(secret)) = (code, &secret) {
+                        self.log_signature_mismatch(&request, secret, &answer);
+                    }
                     let kind = retry::classify(retry::Met::Answer {
                         status: answer.status.as_u16(),
                         code,
@@ -163,7 +169,7 @@ impl Rest {
                     });
                     (answer.into_error(key), kind)
                 }
-                Err(e) => (e, retry::classify(retry::Met::Transport)),
+                Err(e) => (store_error(e), retry::classify(retry::Met::Transport)),
             };
             failed += 1;
             let Some(kind) = kind.filter(|_| failed < self.policy.max_attempts) else {
@@ -232,6 +238,41 @@ impl Rest {
     }
 }
 
+impl Rest {
+    /// Logs the canonical request that was signed (the session token masked) and its hash
+    /// beside what S3 says it signed: where they differ is why S3 refused the signature.
+    fn log_signature_mismatch(&self, request: &[u8], secret: &Secret, answer: &ErrorAnswer) {
+        let text = String::from_utf8_lossy(request);
+        let mut words = text.split(' ');
+        let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+        let amz_date = text
+            .lines()
+            .find_map(|line| line.strip_prefix("x-amz-date: "))
+            .unwrap_or("");
+        let token = secret.session_token.as_deref().map(str::trim);
+        let ours = CanonicalRequest {
+            method,
+            path,
+            host: &self.host,
+            amz_date,
+            token,
+        };
+        let (s3_string_to_sign, s3_canonical) = answer.s3_signed.clone().unwrap_or_default();
+        let s3_canonical = match token.filter(|t| !t.is_empty()) {
+            Some(token) => s3_canonical.replace(token, TOKEN_SHOWN_AS),
+            None => s3_canonical,
+        };
+        tracing::warn!(
+            canonical_request = %ours,
+            canonical_request_hash = %ours.hash(),
+            s3_string_to_sign,
+            s3_canonical_request = %s3_canonical,
+            "S3 refused the signature (SignatureDoesNotMatch): what was signed, and what S3 \
+             expected"
+        );
+    }
+}
+
 /// What `http::HeaderValue` accepts: no control character but tab, no DEL.
 fn is_field_value(value: &str) -> bool {
     value
@@ -255,56 +296,20 @@ fn is_read_for_code(status: StatusCode, head_request: bool) -> bool {
         || (!head_request && matches!(status.as_u16(), 400 | 403))
 }
 
-/// What an S3 error answer says: its status, `<Code>`, S3's request id (for AWS support),
-/// and the bucket's region when S3 names it (a bucket in another region than configured
-/// answers 301 or 400, a HEAD without a code).
-#[derive(Debug)]
-pub(super) struct ErrorAnswer {
-    pub(super) status: StatusCode,
-    /// `None` when absent or empty.
-    pub(super) code: Option<String>,
-    pub(super) request_id: Option<String>,
-    pub(super) bucket_region: Option<String>,
+/// What a failure of the HTTP/1.1 client means to the store: timeouts are answered 504, a
+/// body cut short may be resumed, anything else is S3 failing.
+pub(super) fn store_error(e: http1::Error) -> StoreError {
+    match e {
+        http1::Error::ConnectTimeout(..) | http1::Error::AnswerTimeout(_) => {
+            StoreError::Timeout(format!("S3: {e}"))
+        }
+        http1::Error::BodyCut(_) => StoreError::Interrupted(format!("S3: {e}")),
+        e => StoreError::Failed(format!("S3: {e}")),
+    }
 }
 
-impl ErrorAnswer {
-    /// Reads the answer's body for its code (bounded: an error body is a few hundred bytes;
-    /// a stalled one is classified without it). The request id and region come from the
-    /// headers, else from the body's `<RequestId>` and `<Region>`.
-    pub(super) async fn read(resp: Response<ChunkStream>) -> ErrorAnswer {
-        let status = resp.status();
-        let header_id = super::header(resp.headers(), "x-amz-request-id").map(str::to_owned);
-        let header_region = super::header(resp.headers(), "x-amz-bucket-region").map(str::to_owned);
-        let body = wire::read_bounded(resp.into_body(), 64 * 1024, ERROR_BODY_TIMEOUT).await;
-        let text = String::from_utf8_lossy(&body);
-        let element = |name: &str| {
-            let (open, close) = (format!("<{name}>"), format!("</{name}>"));
-            let start = text.find(&open)? + open.len();
-            let end = start + text[start..].find(&close)?;
-            Some(text[start..end].to_owned()).filter(|v| !v.is_empty())
-        };
-        ErrorAnswer {
-            status,
-            code: element("Code"),
-            request_id: header_id.or_else(|| element("RequestId")),
-            bucket_region: header_region.or_else(|| element("Region")),
-        }
-    }
-
-    /// The store error it means ([`super::error_for`]), described for the log.
-    pub(super) fn into_error(self, key: &str) -> StoreError {
-        let mut detail = format!(
-            "S3 answered {} {} (request id {}",
-            self.status.as_u16(),
-            self.code.as_deref().unwrap_or("(no code)"),
-            self.request_id.as_deref().unwrap_or("none")
-        );
-        if let Some(region) = &self.bucket_region {
-            detail.push_str(&format!("; the bucket is in region {region}"));
-        }
-        detail.push(')');
-        super::error_for(self.status.as_u16(), self.code.as_deref(), key, detail)
-    }
+fn into_chunks(body: http1::Body) -> ChunkStream {
+    body.map(|chunk| chunk.map_err(store_error)).boxed()
 }
 
 /// URI-encodes a key for S3: every byte but unreserved characters and `/`.

@@ -101,26 +101,18 @@ impl Signer {
     ) -> SignedHeaders<'s> {
         let amz_date = amz_date(time);
         let key = self.day_key(&amz_date[..8], &secret.secret_access_key);
-        let signed_names = match secret.session_token {
-            Some(_) => "host;x-amz-content-sha256;x-amz-date;x-amz-security-token",
-            None => "host;x-amz-content-sha256;x-amz-date",
+        let token = secret.session_token.as_deref().map(str::trim);
+        let request = CanonicalRequest {
+            method,
+            path,
+            host,
+            amz_date: &amz_date,
+            token,
         };
-        // The canonical request goes straight into the hash, piece by piece.
         let mut canonical = Sha256::new();
-        for part in [method, "\n", path, "\n\nhost:", host] {
-            canonical.update(part.as_bytes());
+        for piece in request.pieces() {
+            canonical.update(piece.as_bytes());
         }
-        canonical.update(b"\nx-amz-content-sha256:UNSIGNED-PAYLOAD\nx-amz-date:");
-        canonical.update(amz_date.as_bytes());
-        canonical.update(b"\n");
-        if let Some(token) = &secret.session_token {
-            canonical.update(b"x-amz-security-token:");
-            canonical.update(token.trim().as_bytes());
-            canonical.update(b"\n");
-        }
-        canonical.update(b"\n");
-        canonical.update(signed_names.as_bytes());
-        canonical.update(b"\nUNSIGNED-PAYLOAD");
         let mut mac = key.mac.clone();
         for part in ["AWS4-HMAC-SHA256\n", &amz_date, "\n", &key.scope, "\n"] {
             mac.update(part.as_bytes());
@@ -134,7 +126,7 @@ impl Signer {
             "/",
             &key.scope,
             ", SignedHeaders=",
-            signed_names,
+            request.signed_names(),
             ", Signature=",
         ] {
             authorization.push_str(part);
@@ -142,7 +134,7 @@ impl Signer {
         authorization.extend(signature.iter().map(|&b| char::from(b)));
         SignedHeaders {
             authorization,
-            security_token: secret.session_token.as_deref().map(str::trim),
+            security_token: token,
             amz_date,
         }
     }
@@ -167,6 +159,86 @@ impl Signer {
         });
         *slot = Some(Arc::clone(&key));
         key
+    }
+}
+
+/// The canonical request (SigV4 task 1) of one signed GET or HEAD without query or payload.
+/// One list of pieces feeds both the hash that is signed and the `Display` that shows it
+/// when S3 answers `SignatureDoesNotMatch`, to compare with the `<CanonicalRequest>` S3
+/// puts in that answer (aws-sigv4 logs its canonical request the same way).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct CanonicalRequest<'a> {
+    pub(super) method: &'a str,
+    /// The URI path exactly as sent.
+    pub(super) path: &'a str,
+    /// The Host header as sent.
+    pub(super) host: &'a str,
+    pub(super) amz_date: &'a str,
+    /// The session token, trimmed.
+    pub(super) token: Option<&'a str>,
+}
+
+impl<'a> CanonicalRequest<'a> {
+    fn signed_names(&self) -> &'static str {
+        match self.token {
+            Some(_) => "host;x-amz-content-sha256;x-amz-date;x-amz-security-token",
+            None => "host;x-amz-content-sha256;x-amz-date",
+        }
+    }
+
+    /// Method, path, the empty query, the signed headers in order, their names, the
+    /// payload hash; written out piece by piece, never joined (the hash takes them as they
+    /// come).
+    fn pieces(&self) -> [&'a str; 14] {
+        let (token_name, token, token_end) = match self.token {
+            Some(token) => ("x-amz-security-token:", token, "\n"),
+            None => ("", "", ""),
+        };
+        [
+            self.method,
+            "\n",
+            self.path,
+            "\n\nhost:",
+            self.host,
+            "\nx-amz-content-sha256:UNSIGNED-PAYLOAD\nx-amz-date:",
+            self.amz_date,
+            "\n",
+            token_name,
+            token,
+            token_end,
+            "\n",
+            self.signed_names(),
+            "\nUNSIGNED-PAYLOAD",
+        ]
+    }
+}
+
+/// What stands for the session token in the `Display`: secrets never reach a log.
+pub(super) const TOKEN_SHOWN_AS: &str = "** session token **";
+
+impl CanonicalRequest<'_> {
+    /// Hex SHA-256 of the canonical request, as the string to sign carries it (and S3's
+    /// `<StringToSign>` in a `SignatureDoesNotMatch` answer).
+    pub(super) fn hash(&self) -> String {
+        let mut canonical = Sha256::new();
+        for piece in self.pieces() {
+            canonical.update(piece.as_bytes());
+        }
+        String::from_utf8_lossy(&hex32(&canonical.finalize().into())).into_owned()
+    }
+}
+
+/// The canonical request as signed, but for the session token ([`TOKEN_SHOWN_AS`]).
+impl std::fmt::Display for CanonicalRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let token = self.token.unwrap_or_default();
+        for piece in self.pieces() {
+            match !token.is_empty() && std::ptr::eq(piece, token) {
+                true => f.write_str(TOKEN_SHOWN_AS)?,
+                false => f.write_str(piece)?,
+            }
+        }
+        Ok(())
     }
 }
 

@@ -199,3 +199,49 @@ proptest! {
         prop_assert_eq!(ours.amz_date, date);
     }
 }
+
+/// The `Display` of the canonical request is what is hashed and signed (checked by signing
+/// its bytes the way aws-sigv4's signature comes out), with the session token masked.
+#[test]
+fn canonical_request_display_is_what_is_signed_with_the_token_masked() {
+    let time = at(1_700_000_000);
+    let signer = Signer::new("eu-west-1", "s3");
+    for token in [None, Some("FQoGZXIvYXdzEJr//token==")] {
+        let secret = secret(token);
+        let (host, path) = ("b.s3.eu-west-1.amazonaws.com", "/a%20b/%C3%A9.tif");
+        let (want, amz_date) = reference("GET", host, path, &secret, "eu-west-1", time);
+        let request = CanonicalRequest {
+            method: "GET",
+            path,
+            host,
+            amz_date: &amz_date,
+            token,
+        };
+        let shown = request.to_string();
+        let unmasked = match token {
+            Some(t) => {
+                assert!(!shown.contains(t), "the token is shown: {shown}");
+                shown.replace(TOKEN_SHOWN_AS, t)
+            }
+            None => shown.clone(),
+        };
+        assert_eq!(request.hash(), hex::encode(Sha256::digest(&unmasked)));
+        let key = signer.day_key(&amz_date[..8], &secret.secret_access_key);
+        let mut mac = key.mac.clone();
+        let to_sign = format!(
+            "AWS4-HMAC-SHA256\n{amz_date}\n{}\n{}",
+            key.scope,
+            request.hash()
+        );
+        mac.update(to_sign.as_bytes());
+        let signature = hex::encode(mac.finalize().into_bytes());
+        assert!(
+            want.ends_with(&format!("Signature={signature}")),
+            "{shown}\n{want}"
+        );
+        assert_eq!(
+            signer.sign("GET", host, path, &secret, time).authorization,
+            want
+        );
+    }
+}

@@ -31,11 +31,12 @@ fn s3_error_table() {
 // names it (a bucket in another region: 301 without a code for a HEAD).
 #[test]
 fn error_details_name_the_request_id_and_region() {
-    let answer = |status, code: Option<&str>, region: Option<&str>| rest::ErrorAnswer {
+    let answer = |status, code: Option<&str>, region: Option<&str>| error_answer::ErrorAnswer {
         status: http::StatusCode::from_u16(status).expect("status"),
         code: code.map(str::to_owned),
         request_id: Some("4442587FB7D0A2F9".into()),
         bucket_region: region.map(str::to_owned),
+        s3_signed: None,
     };
     let cases = [
         (

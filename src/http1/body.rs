@@ -2,8 +2,10 @@
 //! until the server closes. The connection goes back to the pool when the last byte is read;
 //! a body dropped earlier closes it.
 
-use super::{Answer, Conn, Pool, MAX_HEAD};
-use crate::store::{ChunkStream, StoreError};
+use super::conn::{Conn, MAX_HEAD};
+use super::head::Answer;
+use super::pool::Pool;
+use super::{Body, Error};
 use bytes::{Buf, Bytes};
 use futures_util::StreamExt;
 use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
@@ -39,11 +41,10 @@ pub(super) fn attach(
     conn: Conn,
     head_request: bool,
     pool: &Arc<Pool>,
-) -> Result<Response<ChunkStream>, StoreError> {
-    let framing = framing(&answer, head_request)
-        .map_err(|what| StoreError::Failed(format!("malformed S3 answer: {what}")))?;
+) -> Result<Response<Body>, Error> {
+    let framing = framing(&answer, head_request).map_err(Error::Malformed)?;
     let keep_alive = answer.keep_alive && !matches!(framing, Framing::UntilClose);
-    let body: ChunkStream = match framing {
+    let body: Body = match framing {
         Framing::Done => {
             if keep_alive {
                 pool.checkin(conn);
@@ -78,7 +79,11 @@ pub(super) fn attach(
     Ok(response)
 }
 
-/// RFC 9112 §6.3, for answers to requests without a body.
+/// RFC 9112 §6.3, for answers to requests without a body: no body after a HEAD, a 1xx, 204
+/// or 304 (rule 1); chunked when it is the final transfer coding (rule 4), until close for
+/// any other (rule 4, a response); then Content-Length, whose differing values are an error
+/// (rule 5) and equal repeated ones one length; else until the server closes (rule 8). A
+/// 2xx to CONNECT (rule 2) never reaches here: proxy.rs reads that answer itself.
 fn framing(answer: &Answer, head_request: bool) -> Result<Framing, String> {
     let status = answer.status.as_u16();
     if head_request || status == 204 || status == 304 || answer.status.is_informational() {
@@ -119,7 +124,7 @@ fn parse_length(value: &HeaderValue) -> Result<u64, String> {
 }
 
 impl Reader {
-    async fn next(&mut self) -> Result<Option<Bytes>, StoreError> {
+    async fn next(&mut self) -> Result<Option<Bytes>, Error> {
         let Some(conn) = self.conn.as_mut() else {
             return Ok(None);
         };
@@ -181,9 +186,8 @@ impl Reader {
 }
 
 /// Chunk sizes, chunk ends and trailers: the next state, or `None` when more bytes are needed.
-fn chunk_step(conn: &mut Conn, step: Chunk) -> Result<Option<Framing>, StoreError> {
-    let bad =
-        |what: &str| StoreError::Interrupted(format!("malformed chunked body from S3: {what}"));
+fn chunk_step(conn: &mut Conn, step: Chunk) -> Result<Option<Framing>, Error> {
+    let bad = |what: &str| Error::BodyCut(format!("malformed chunked body: {what}"));
     let buf = &mut conn.buf;
     match step {
         Chunk::Size => match httparse::parse_chunk_size(buf) {
@@ -228,20 +232,20 @@ fn take(conn: &mut Conn, left: u64) -> Bytes {
 }
 
 /// Reads more of a body that is not complete: the end of the stream here is a cut transfer.
-async fn more(conn: &mut Conn, left: u64) -> Result<(), StoreError> {
+async fn more(conn: &mut Conn, left: u64) -> Result<(), Error> {
     match fill(conn).await? {
-        0 if left > 0 => Err(StoreError::Interrupted(format!(
-            "S3 closed the connection with {left} bytes of the body unsent"
+        0 if left > 0 => Err(Error::BodyCut(format!(
+            "the server closed the connection with {left} bytes of the body unsent"
         ))),
-        0 => Err(StoreError::Interrupted(
-            "S3 closed the connection before the body's end".into(),
+        0 => Err(Error::BodyCut(
+            "the server closed the connection before the body's end".into(),
         )),
         _ => Ok(()),
     }
 }
 
-async fn fill(conn: &mut Conn) -> Result<usize, StoreError> {
+async fn fill(conn: &mut Conn) -> Result<usize, Error> {
     conn.fill()
         .await
-        .map_err(|e| StoreError::Interrupted(format!("reading from S3: {e}")))
+        .map_err(|e| Error::BodyCut(format!("reading: {e}")))
 }

@@ -1,13 +1,13 @@
-//! Reaching S3 through an HTTP proxy: `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and
+//! Reaching the endpoint through an HTTP proxy: `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and
 //! `NO_PROXY` (either case), read as curl reads them by hyper-util's `Matcher`, as the SDK's
 //! own clients and credential providers honour them. An `https` endpoint is reached through a
-//! `CONNECT` tunnel (RFC 9110 §9.3.6) with TLS to S3 inside it; a plain `http` one (an
-//! S3-compatible server) by requests in absolute form (RFC 9112 §3.2.2). User and password in
+//! `CONNECT` tunnel (RFC 9110 §9.3.6) with TLS to the endpoint inside it; a plain
+//! `http` one by requests in absolute form (RFC 9112 §3.2.2). User and password in
 //! the proxy URL become `Proxy-Authorization: Basic`.
 //!
 //! Refused at start-up: proxies other than `http://` (TLS to the proxy itself, SOCKS).
 
-use super::Failure;
+use super::Error;
 use http::HeaderValue;
 use hyper_util::client::proxy::matcher::Matcher;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -15,7 +15,7 @@ use tokio::net::TcpStream;
 
 /// The proxy a pool's connections go through.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Proxy {
+pub struct Proxy {
     pub(super) host: String,
     pub(super) port: u16,
     /// Marked sensitive: `Debug` does not show it.
@@ -26,7 +26,7 @@ pub(crate) struct Proxy {
 ///
 /// # Errors
 /// A proxy URL that is not `http://host[:port]`, with what to do.
-pub(crate) fn from_env(target: &http::Uri) -> Result<Option<Proxy>, String> {
+pub fn from_env(target: &http::Uri) -> Result<Option<Proxy>, String> {
     from_matcher(&Matcher::from_env(), target)
 }
 
@@ -39,8 +39,8 @@ fn from_matcher(matcher: &Matcher, target: &http::Uri) -> Result<Option<Proxy>, 
     if uri.scheme_str() != Some("http") || host.is_empty() {
         return Err(format!(
             "the proxy for {target} ({}://{host}) is not an http:// proxy, the only kind \
-             imgorigin's S3 reads support: set HTTPS_PROXY to http://host:port, or add the \
-             S3 host to NO_PROXY",
+             imgorigin's HTTP/1.1 client supports: set HTTPS_PROXY to http://host:port, or \
+             add the host to NO_PROXY",
             uri.scheme_str().unwrap_or("?")
         ));
     }
@@ -83,7 +83,7 @@ impl Proxy {
         tcp: &mut TcpStream,
         host: &str,
         port: u16,
-    ) -> Result<(), Failure> {
+    ) -> Result<(), Error> {
         let authority = match host.contains(':') {
             true => format!("[{host}]:{port}"),
             false => format!("{host}:{port}"),
@@ -92,7 +92,7 @@ impl Proxy {
             format!("CONNECT {authority} HTTP/1.1\r\nhost: {authority}\r\n").into_bytes();
         self.push_auth(&mut head);
         head.extend_from_slice(b"\r\n");
-        tcp.write_all(&head).await.map_err(Failure::Io)?;
+        tcp.write_all(&head).await.map_err(refused)?;
         // The proxy says nothing after its answer until the TLS handshake starts, so reading
         // in blocks cannot take bytes of the tunnel.
         let mut buf = Vec::with_capacity(1024);
@@ -101,13 +101,11 @@ impl Proxy {
                 return connect_answer(&buf[..end + 4], buf.len() > end + 4);
             }
             if buf.len() > 16 * 1024 {
-                return Err(Failure::Protocol(
-                    "proxy answer to CONNECT over 16 KiB".into(),
-                ));
+                return Err(Error::Proxy("answer to CONNECT over 16 KiB".into()));
             }
             let mut block = [0u8; 1024];
-            match tcp.read(&mut block).await.map_err(Failure::Io)? {
-                0 => return Err(Failure::Protocol("the proxy closed the CONNECT".into())),
+            match tcp.read(&mut block).await.map_err(refused)? {
+                0 => return Err(Error::Proxy("closed the connection after CONNECT".into())),
                 n => buf.extend_from_slice(&block[..n]),
             }
         }
@@ -122,26 +120,24 @@ impl Proxy {
     }
 }
 
+fn refused(e: std::io::Error) -> Error {
+    Error::Proxy(format!("CONNECT: {e}"))
+}
+
 /// Whether the proxy's answer head to CONNECT opened the tunnel.
-fn connect_answer(head: &[u8], extra: bool) -> Result<(), Failure> {
+fn connect_answer(head: &[u8], extra: bool) -> Result<(), Error> {
     let mut slots = [httparse::EMPTY_HEADER; 32];
     let mut parsed = httparse::Response::new(&mut slots);
     let status = match parsed.parse(head) {
         Ok(httparse::Status::Complete(_)) => parsed.code.unwrap_or(0),
-        _ => {
-            return Err(Failure::Protocol(
-                "malformed proxy answer to CONNECT".into(),
-            ))
-        }
+        _ => return Err(Error::Proxy("malformed answer to CONNECT".into())),
     };
     match (status, extra) {
         (200..=299, false) => Ok(()),
-        (200..=299, true) => Err(Failure::Protocol(
-            "the proxy sent bytes after opening the tunnel".into(),
+        (200..=299, true) => Err(Error::Proxy(
+            "bytes after the answer that opened the tunnel".into(),
         )),
-        _ => Err(Failure::Protocol(format!(
-            "the proxy answered CONNECT with {status}"
-        ))),
+        _ => Err(Error::Proxy(format!("answered CONNECT with {status}"))),
     }
 }
 
@@ -204,6 +200,6 @@ mod tests {
         assert!(connect_answer(b"HTTP/1.1 200 Connection established\r\n\r\n", false).is_ok());
         assert!(connect_answer(b"HTTP/1.1 200 OK\r\n\r\n", true).is_err());
         let refused = connect_answer(b"HTTP/1.1 407 Proxy Auth\r\n\r\n", false);
-        assert!(matches!(refused, Err(Failure::Protocol(m)) if m.contains("407")));
+        assert!(matches!(refused, Err(Error::Proxy(m)) if m.contains("407")));
     }
 }

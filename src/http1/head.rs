@@ -1,6 +1,7 @@
-//! The head of an S3 answer: parsed with httparse, and only the headers the store reads kept.
+//! The head of an answer: parsed with httparse, and only the framing headers and those the
+//! caller reads kept.
 
-use super::Failure;
+use super::Error;
 use bytes::{Bytes, BytesMut};
 use http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use std::mem::MaybeUninit;
@@ -9,65 +10,34 @@ use std::ops::Range;
 const MAX_HEADERS: usize = 128;
 
 /// The answer's head, and whether the connection may carry another request after its body.
-pub(crate) struct Answer {
-    pub(crate) status: StatusCode,
-    pub(crate) headers: HeaderMap,
-    pub(crate) keep_alive: bool,
+pub struct Answer {
+    /// The final status (interim 1xx answers are skipped).
+    pub status: StatusCode,
+    /// The kept fields.
+    pub headers: HeaderMap,
+    /// HTTP/1.1 without `Connection: close`.
+    pub keep_alive: bool,
 }
 
-/// The answer headers the store reads: framing (wire_body.rs), keep-alive, what becomes
-/// [`crate::meta::ObjectMeta`] or a 206 (S3Store), what its errors are logged with, and
-/// S3's clock. A header read anywhere must be listed here (and in [`kept`]): the test
-/// `every_header_the_store_reads_is_kept` fails otherwise.
-pub(crate) static KEPT: [HeaderName; 16] = [
+/// Which answer headers a caller reads: the name to keep a field under, for a name in any
+/// case, or `None` to drop it. Building a map entry for every field (Server, `x-amz-id-2`,
+/// user metadata) cost more than the parse; the caller's list decides which are worth it.
+pub type KeepHeader = fn(&str) -> Option<HeaderName>;
+
+/// The fields this client reads itself, whatever the caller keeps: framing (body.rs) and
+/// keep-alive.
+pub const FRAMING: [HeaderName; 3] = [
     header::CONTENT_LENGTH,
     header::TRANSFER_ENCODING,
     header::CONNECTION,
-    header::ETAG,
-    header::LAST_MODIFIED,
-    header::CONTENT_RANGE,
-    header::CONTENT_TYPE,
-    header::CACHE_CONTROL,
-    header::CONTENT_ENCODING,
-    header::CONTENT_DISPOSITION,
-    header::CONTENT_LANGUAGE,
-    header::EXPIRES,
-    HeaderName::from_static(X_AMZ_REQUEST_ID),
-    HeaderName::from_static(X_AMZ_BUCKET_REGION),
-    // S3's clock and a cache's age: clock-skew correction (skew.rs).
-    header::DATE,
-    header::AGE,
 ];
 
-/// S3's id of the request, logged with its errors (for AWS support).
-const X_AMZ_REQUEST_ID: &str = "x-amz-request-id";
-/// The bucket's region, named in the error of a request sent to another region.
-const X_AMZ_BUCKET_REGION: &str = "x-amz-bucket-region";
-
-/// The [`KEPT`] name that `name` is, in any case. Picked by length and first letter, then
-/// compared once: scanning the names per header cost about 1,500 instructions per
-/// answer (callgrind).
-pub(super) fn kept(name: &str) -> Option<HeaderName> {
-    let bytes = name.as_bytes();
-    let candidate = match (bytes.len(), bytes.first()?.to_ascii_lowercase()) {
-        (3, b'a') => header::AGE,
-        (4, b'd') => header::DATE,
-        (4, b'e') => header::ETAG,
-        (7, b'e') => header::EXPIRES,
-        (10, b'c') => header::CONNECTION,
-        (12, b'c') => header::CONTENT_TYPE,
-        (13, b'l') => header::LAST_MODIFIED,
-        // content-range and cache-control first differ at index 8: 'r' against 'n'.
-        (13, b'c') if bytes[8].eq_ignore_ascii_case(&b'r') => header::CONTENT_RANGE,
-        (13, b'c') => header::CACHE_CONTROL,
-        (14, b'c') => header::CONTENT_LENGTH,
-        (17, b't') => header::TRANSFER_ENCODING,
-        (16, b'x') => HeaderName::from_static(X_AMZ_REQUEST_ID),
-        (19, b'x') => HeaderName::from_static(X_AMZ_BUCKET_REGION),
-        // content-encoding and content-language first differ at index 8: 'e' against 'l'.
-        (16, b'c') if bytes[8].eq_ignore_ascii_case(&b'e') => header::CONTENT_ENCODING,
-        (16, b'c') => header::CONTENT_LANGUAGE,
-        (19, b'c') => header::CONTENT_DISPOSITION,
+/// The [`FRAMING`] name that `name` is, in any case.
+fn framing(name: &str) -> Option<HeaderName> {
+    let candidate = match name.len() {
+        10 => header::CONNECTION,
+        14 => header::CONTENT_LENGTH,
+        17 => header::TRANSFER_ENCODING,
         _ => return None,
     };
     candidate
@@ -78,20 +48,20 @@ pub(super) fn kept(name: &str) -> Option<HeaderName> {
 
 /// Parses a complete head off the front of `buf`; `None` while it is incomplete. Header
 /// values share the head's bytes rather than being copied one by one.
-pub(crate) fn parse_head(buf: &mut BytesMut) -> Result<Option<Answer>, Failure> {
+pub(crate) fn parse_head(buf: &mut BytesMut, keep: KeepHeader) -> Result<Option<Answer>, Error> {
     if buf.is_empty() {
         return Ok(None);
     }
     // Uninitialised slots, as hyper does: zeroing 128 of them cost more than parsing.
     let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
-    let parsed = match parse_into(buf, &mut slots) {
+    let parsed = match parse_into(buf, &mut slots, keep) {
         Err(Parse::TooMany) => {
             // Many `x-amz-meta-*` fields: one slot per line of the head (at most MAX_HEAD
-            // bytes in all, wire.rs), rather than a 502 for an object someone tagged richly.
+            // bytes in all, conn.rs), rather than a 502 for an object someone tagged richly.
             let lines = buf.iter().filter(|&&b| b == b'\n').count();
             let mut slots = Vec::with_capacity(lines);
             slots.resize_with(lines, MaybeUninit::uninit);
-            parse_into(buf, &mut slots)
+            parse_into(buf, &mut slots, keep)
         }
         other => other,
     };
@@ -107,11 +77,11 @@ pub(crate) fn parse_head(buf: &mut BytesMut) -> Result<Option<Answer>, Failure> 
 enum Parse {
     /// More header fields than slots.
     TooMany,
-    Bad(Failure),
+    Bad(Error),
 }
 
-fn bad(what: String) -> Failure {
-    Failure::Protocol(format!("malformed S3 answer: {what}"))
+fn bad(what: String) -> Error {
+    Error::Malformed(what)
 }
 
 /// A parsed head, owning nothing of the buffer: the kept fields as spans of it.
@@ -125,6 +95,7 @@ struct Head {
 fn parse_into<'b>(
     buf: &'b [u8],
     slots: &mut [MaybeUninit<httparse::Header<'b>>],
+    keep: KeepHeader,
 ) -> Result<Option<Head>, Parse> {
     let mut parsed = httparse::Response::new(&mut []);
     let config = httparse::ParserConfig::default();
@@ -135,12 +106,10 @@ fn parse_into<'b>(
         Err(e) => return Err(Parse::Bad(bad(e.to_string()))),
     };
     let start = buf.as_ptr() as usize;
-    let mut fields = Vec::with_capacity(KEPT.len().min(parsed.headers.len()));
+    let mut fields = Vec::with_capacity(parsed.headers.len().min(24));
     for h in parsed.headers.iter() {
-        // httparse has checked the name's characters; the rest (Server, x-amz-id-2, user
-        // metadata) nobody reads, and building a map entry for each cost more than the
-        // parse.
-        let Some(name) = kept(h.name) else {
+        // httparse has checked the name's characters.
+        let Some(name) = keep(h.name).or_else(|| framing(h.name)) else {
             continue;
         };
         let at = h.value.as_ptr() as usize - start;
@@ -155,7 +124,7 @@ fn parse_into<'b>(
 }
 
 /// The answer `head` describes, its bytes taken off the front of `buf`.
-fn build(head: Head, buf: &mut BytesMut) -> Result<Answer, Failure> {
+fn build(head: Head, buf: &mut BytesMut) -> Result<Answer, Error> {
     let code = head.code;
     let status = StatusCode::from_u16(code).map_err(|_| bad(format!("status {code}")))?;
     let bytes: Bytes = buf.split_to(head.len).freeze();
