@@ -1,6 +1,12 @@
 //! Request path to object key: percent-decode exactly once, then refuse anything that could
 //! address something other than one plain object (traversal, empty segments, control bytes).
 //!
+//! A second spelling, `/~/` + base64url (RFC 4648 §5, no padding) of the key, is what the
+//! deploy's CloudFront Function sends to the Function URLs for keys with characters other
+//! than RFC 3986 unreserved ones: OAC's signature does not match for a path holding a space
+//! or `+`, percent-encoded or not (aws-samples/image-optimization#44). The decoded key passes
+//! the same checks.
+//!
 //! Decisions here never touch a store: a rejected path is a 400 before any I/O.
 
 use std::fmt;
@@ -37,7 +43,13 @@ pub enum KeyError {
     /// Longer than [`MAX_KEY_BYTES`] with the prefix.
     #[error("key longer than {MAX_KEY_BYTES} bytes")]
     TooLong,
+    /// After [`ENCODED_KEY_MARKER`], not base64url without padding.
+    #[error("key after /~/ is not base64url")]
+    BadEncodedKey,
 }
+
+/// The first segment that marks a key spelled as base64url: `/~/a2V5` is the key `key`.
+pub const ENCODED_KEY_MARKER: &str = "/~/";
 
 /// A validated object key, prefix included. Only [`object_key`] makes one, so holding an
 /// `ObjectKey` means the checks above passed.
@@ -63,9 +75,19 @@ impl fmt::Display for ObjectKey {
 /// # Errors
 /// A [`KeyError`] naming the first rule the path breaks.
 pub fn object_key(path: &str, prefix: &str) -> Result<ObjectKey, KeyError> {
-    let rest = path.strip_prefix('/').ok_or(KeyError::NotAbsolute)?;
-    let decoded = String::from_utf8(percent_decode_strict(rest.as_bytes())?)
-        .map_err(|_| KeyError::NotUtf8)?;
+    let bytes = match path.strip_prefix(ENCODED_KEY_MARKER) {
+        Some(encoded) => {
+            use base64::Engine;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(encoded)
+                .map_err(|_| KeyError::BadEncodedKey)?
+        }
+        None => {
+            let rest = path.strip_prefix('/').ok_or(KeyError::NotAbsolute)?;
+            percent_decode_strict(rest.as_bytes())?
+        }
+    };
+    let decoded = String::from_utf8(bytes).map_err(|_| KeyError::NotUtf8)?;
     for segment in decoded.split('/') {
         match segment {
             "" => return Err(KeyError::EmptySegment),
@@ -155,6 +177,17 @@ mod tests {
             ("/a%zzb", "", Err(KeyError::BadEscape)),
             ("/a%4", "", Err(KeyError::BadEscape)),
             ("*", "", Err(KeyError::NotAbsolute)),
+            // The router's spelling (deploy/template.yaml, lambdaUri): base64url of the key.
+            ("/~/YSBiLmpwZw", "", Ok("a b.jpg")),
+            ("/~/YStiLmpwZw", "p/", Ok("p/a+b.jpg")),
+            ("/~/fi94LmpwZw", "", Ok("~/x.jpg")),
+            ("/~/Y2Fmw6kuanBn", "", Ok("café.jpg")),
+            ("/~/YSBiLmpwZw==", "", Err(KeyError::BadEncodedKey)),
+            ("/~/a+b", "", Err(KeyError::BadEncodedKey)),
+            ("/~/Li4vZXRj", "", Err(KeyError::DotSegment)),
+            ("/~/", "", Err(KeyError::EmptySegment)),
+            ("/~/_w", "", Err(KeyError::NotUtf8)),
+            ("/~x.jpg", "", Ok("~x.jpg")),
             (&long, "", Err(KeyError::TooLong)),
         ];
         for (path, prefix, want) in cases {

@@ -218,6 +218,32 @@ mod tests {
         }
     }
 
+    // The CloudFront Function sends a Range to the buffered origin exactly when this module
+    // reads it as one range (deploy/template.yaml, `oneRange`); both pass these vectors. A
+    // value that cannot be a header value cannot reach either.
+    #[test]
+    fn shared_range_vectors() {
+        let vectors: serde_json::Value =
+            serde_json::from_str(include_str!("../deploy/test/range-vectors.json")).unwrap();
+        let cases = vectors["cases"].as_array().unwrap();
+        assert!(cases.len() >= 40);
+        for case in cases {
+            let text = case["range"].as_str().unwrap();
+            let single = match HeaderValue::from_str(text) {
+                Ok(value) => {
+                    let mut headers = HeaderMap::new();
+                    headers.insert(RANGE, value);
+                    matches!(
+                        RangeRequest::from_headers(&headers),
+                        RangeRequest::Single(_)
+                    )
+                }
+                Err(_) => false,
+            };
+            assert_eq!(single, case["single"].as_bool().unwrap(), "{text:?}");
+        }
+    }
+
     #[test]
     fn limited_ranges() {
         use RangeSpec::*;

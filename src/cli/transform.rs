@@ -16,6 +16,12 @@ pub struct TransformArgs {
     /// The only widths `w` may take (`160,320,640,1280,2560`); others get 400.
     #[arg(long, env = "IMGORIGIN_WIDTHS", value_delimiter = ',')]
     pub widths: Vec<u32>,
+    /// The only heights `h` may take; others get 400.
+    #[arg(long, env = "IMGORIGIN_HEIGHTS", value_delimiter = ',')]
+    pub heights: Vec<u32>,
+    /// The only qualities `q` may take (`50,75,90`); others get 400.
+    #[arg(long, env = "IMGORIGIN_QUALITIES", value_delimiter = ',')]
+    pub qualities: Vec<u32>,
     /// Largest source (width x height, from its header) to decode; larger gets 422.
     #[arg(long, env = "IMGORIGIN_MAX_PIXELS", default_value_t = 120_000_000)]
     pub max_pixels: u64,
@@ -72,6 +78,8 @@ impl TransformArgs {
             max_source_bytes: self.max_source_bytes,
             max_dimension: self.max_dimension,
             widths: (!self.widths.is_empty()).then(|| self.widths.clone()),
+            heights: (!self.heights.is_empty()).then(|| self.heights.clone()),
+            qualities: (!self.qualities.is_empty()).then(|| self.qualities.clone()),
             formats: match self.formats.is_empty() {
                 true => default_formats(),
                 false => self.formats.clone(),

@@ -24,6 +24,25 @@ fn text(v: &Value) -> Option<&str> {
     v.as_str().filter(|s| !s.is_empty())
 }
 
+/// `raw` with every byte a request target cannot hold percent-encoded, so that the origin's
+/// parsers (which decode once) give the same key and parameters and a 400 where they refuse,
+/// rather than the whole invocation failing (a 502, which CloudFront caches).
+///
+/// The caller turns spaces in `rawQueryString` into `+` first: Function URLs hand on a `+`
+/// in the query as a space (aws-lambda-web-adapter#491: `?q=a+b` made the request invalid,
+/// `?q=a%20b` did not), and a client cannot have sent a bare space.
+fn as_sent(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for &b in raw.as_bytes() {
+        let kept = b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(&b);
+        match kept {
+            true => out.push(char::from(b)),
+            false => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
 /// Parses an event payload into a request without body (GET and HEAD carry none; bodies of
 /// other methods are not needed to refuse them).
 ///
@@ -38,10 +57,10 @@ pub fn to_request(payload: &[u8]) -> Result<Request<()>, EventError> {
         Method::from_bytes(method.as_bytes()).map_err(|e| EventError::Invalid(e.to_string()))?;
     // rawPath is the path as the client sent it (still percent-encoded): the origin decodes
     // it exactly once, as for the HTTP server.
-    let path = text(&event["rawPath"]).unwrap_or("/");
+    let path = as_sent(text(&event["rawPath"]).unwrap_or("/"));
     let uri = match text(&event["rawQueryString"]) {
-        Some(q) => format!("{path}?{q}"),
-        None => path.to_owned(),
+        Some(q) => format!("{path}?{}", as_sent(&q.replace(' ', "+"))),
+        None => path,
     };
     let uri: Uri = uri
         .parse()
@@ -110,12 +129,46 @@ mod tests {
         ));
         assert!(matches!(to_request(b"[1, 2]"), Err(EventError::NoMethod)));
         assert!(matches!(
-            to_request(&event("GET", "/a b", "", "")),
+            to_request(&event("G(T", "/a", "", "")),
             Err(EventError::Invalid(_))
         ));
     }
 
+    // What a Function URL may hand on that a request target cannot hold.
+    #[test]
+    fn raw_fields_are_read_as_the_client_sent_them() {
+        let cases = [
+            // (rawPath, rawQueryString, path, query)
+            ("/a b", "", "/a%20b", None),
+            ("/a%20b", "w=1", "/a%20b", Some("w=1")),
+            ("/café", "", "/caf%C3%A9", None),
+            ("/x", "q=a b", "/x", Some("q=a+b")), // aws-lambda-web-adapter#491
+            ("/x", "q=a+b&f=%2B", "/x", Some("q=a+b&f=%2B")),
+            ("/x", "a=\"<>\"", "/x", Some("a=%22%3C%3E%22")),
+            ("/x%zz", "", "/x%zz", None), // the origin's 400, not the event's
+        ];
+        for (raw_path, raw_query, path, query) in cases {
+            let json = serde_json::json!({
+                "rawPath": raw_path, "rawQueryString": raw_query, "headers": {},
+                "requestContext": {"http": {"method": "GET"}},
+            });
+            let req = to_request(json.to_string().as_bytes()).unwrap();
+            assert_eq!(req.uri().path(), path, "{raw_path}");
+            assert_eq!(req.uri().query(), query, "{raw_query}");
+        }
+    }
+
     proptest! {
+        // Whatever the path and query hold, a GET is a request: the origin decides.
+        #[test]
+        fn any_path_and_query_make_a_request(path in "/\\PC{0,40}", query in "\\PC{0,20}") {
+            let json = serde_json::json!({
+                "rawPath": path, "rawQueryString": query, "headers": {},
+                "requestContext": {"http": {"method": "GET"}}, "isBase64Encoded": false
+            });
+            prop_assert!(to_request(json.to_string().as_bytes()).is_ok());
+        }
+
         #[test]
         fn never_panics(path in "[ -~]{0,40}", method in "[A-Z]{0,8}", query in "[ -~]{0,20}") {
             let json = serde_json::json!({

@@ -107,7 +107,11 @@ pub async fn run(
         "lambda runtime ready"
     );
     loop {
-        let (id, payload) = next_event(&client).await?;
+        let Invocation {
+            id,
+            payload,
+            deadline,
+        } = next_event(&client).await?;
         let request = match event::to_request(&payload) {
             Ok(r) => r,
             Err(e) => {
@@ -118,13 +122,7 @@ pub async fn run(
         };
         let response = origin.handle_limited(request, Some(mode.max_body())).await;
         match mode {
-            InvokeMode::Stream => {
-                let (body, finished) = wire::StreamedInvocation::new(response);
-                post(&client, stream_post(&id, body)?).await?;
-                // The Runtime API may answer before it has read the whole stream (the
-                // emulator does): the next event waits until our body has ended.
-                let _ = finished.await;
-            }
+            InvokeMode::Stream => stream(&client, &id, response, deadline).await?,
             InvokeMode::Buffered => {
                 let json = wire::buffered(response).await;
                 post(
@@ -139,7 +137,49 @@ pub async fn run(
     }
 }
 
-async fn next_event(client: &PooledClient) -> Result<(String, Bytes), LambdaError> {
+/// Streams one answer; returns once its body has ended, been given up or cut off.
+async fn stream(
+    client: &PooledClient,
+    id: &str,
+    response: http::Response<crate::body::ObjectBody>,
+    deadline: Option<tokio::time::Instant>,
+) -> Result<(), LambdaError> {
+    let (body, finished) = wire::StreamedInvocation::new(response, deadline);
+    let posted = post(client, stream_post(id, body)?).await;
+    // The Runtime API may answer before it has read the whole stream (the emulator does):
+    // the next event waits until our body has ended.
+    let ended = finished.await.unwrap_or(wire::Ended::Sent);
+    match (posted, ended) {
+        // Cutting the body off fails the POST: that was the point.
+        (Err(_), wire::Ended::Aborted) => Ok(()),
+        (posted, _) => posted,
+    }
+}
+
+/// One event from `next`.
+struct Invocation {
+    id: String,
+    payload: Bytes,
+    /// From `Lambda-Runtime-Deadline-Ms`, when the Runtime API sends it.
+    deadline: Option<tokio::time::Instant>,
+}
+
+/// The deadline in Unix milliseconds as an instant of this process's clock. One already past
+/// when the event arrives is no deadline Lambda would set (`cargo lambda watch` sends the
+/// constant 600000): it is ignored rather than cutting every stream off at once.
+fn deadline(headers: &http::HeaderMap) -> Option<tokio::time::Instant> {
+    let ms: u64 = headers
+        .get("lambda-runtime-deadline-ms")?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()?;
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms);
+    let left = at.duration_since(std::time::SystemTime::now()).ok()?;
+    Some(tokio::time::Instant::now() + left)
+}
+
+async fn next_event(client: &PooledClient) -> Result<Invocation, LambdaError> {
     let req = build_request()
         .method(Method::GET)
         .uri("/2018-06-01/runtime/invocation/next")
@@ -152,13 +192,18 @@ async fn next_event(client: &PooledClient) -> Result<(String, Bytes), LambdaErro
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| api_error("next invocation without a request id"))?
         .to_owned();
+    let deadline = deadline(response.headers());
     let payload = response
         .into_body()
         .collect()
         .await
         .map_err(api_error)?
         .to_bytes();
-    Ok((id, payload))
+    Ok(Invocation {
+        id,
+        payload,
+        deadline,
+    })
 }
 
 fn response_post(id: &str) -> http::request::Builder {
@@ -175,8 +220,6 @@ fn stream_post(id: &str, body: wire::StreamedInvocation) -> Result<Request<Body>
             "application/vnd.awslambda.http-integration-response",
         )
         .header("transfer-encoding", "chunked")
-        .header("trailer", wire::ERROR_TYPE_TRAILER)
-        .header("trailer", wire::ERROR_BODY_TRAILER)
         .body(Body::new(body))
         .map_err(api_error)
 }

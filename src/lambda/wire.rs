@@ -1,30 +1,34 @@
 //! What goes back to the Lambda Runtime API for one response, in each invoke mode.
 //!
 //! Streaming (`Lambda-Runtime-Function-Response-Mode: streaming`): a JSON prelude with status,
-//! single-valued headers and cookies, 8 NUL bytes, then the object's chunks as they come. A
-//! failure after the prelude ends the body with the `Lambda-Runtime-Function-Error-Type` /
-//! `-Error-Body` trailers, the documented way to fail an invocation mid-stream, and adds no
-//! byte to the payload. (lambda_runtime 1.5.0 writes an `Err` item's text into the payload
-//! and ends cleanly, which a cache would keep as a complete object; that is why this module,
-//! not lambda_runtime's runner, writes the response.)
+//! single-valued headers and cookies, 8 NUL bytes, then the object's chunks as they come, and
+//! the chunked request's terminating chunk only when every byte was sent. A bodyless answer
+//! (HEAD, 304) is prelude, delimiter and that end at once: runtimes that sent no prelude or
+//! no terminating chunk for empty bodies hung behind CloudFront
+//! (aws-lambda-nodejs-runtime-interface-client#95, aws-lambda-web-adapter#499, nitro#4417).
+//!
+//! A stream that fails after the prelude (the store gave up, or the function's deadline is a
+//! second away) is aborted: the POST's connection closes without the terminating chunk. The
+//! error trailers (`Lambda-Runtime-Function-Error-Type`) were sent before, but a Function URL
+//! client has been seen to get a clean end with them (by-nir/aws-lambda-zig#3), which a cache
+//! keeps as the whole object; the Runtime API marks a body that breaks off as truncated
+//! (`Runtime.TruncatedResponse` in aws-lambda-runtime-interface-emulator). (lambda_runtime
+//! 1.5.0 writes an `Err` item's text into the payload and ends cleanly; that is why this
+//! module, not lambda_runtime's runner, writes the response.)
 //!
 //! Buffered: one Function URL JSON response, body base64-encoded, within the 6 MB payload
 //! limit (the planner already cut the body to the budget).
 
-use crate::body::{BodyError, ObjectBody};
+use crate::body::ObjectBody;
 use base64::Engine;
 use bytes::Bytes;
 use http::header::SET_COOKIE;
-use http::{HeaderMap, HeaderName, HeaderValue, Response};
+use http::{HeaderMap, HeaderValue, Response};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-
-/// Trailer names the Runtime API reads to fail a streamed invocation.
-pub const ERROR_TYPE_TRAILER: &str = "lambda-runtime-function-error-type";
-/// See [`ERROR_TYPE_TRAILER`].
-pub const ERROR_BODY_TRAILER: &str = "lambda-runtime-function-error-body";
 
 /// Function URL responses carry one value per header; repeated headers are joined as RFC 9110
 /// §5.3 allows, and Set-Cookie (which may not be joined) goes to `cookies`.
@@ -57,28 +61,61 @@ pub fn prelude(status: u16, headers: &HeaderMap) -> Bytes {
 /// when the delimiter shares the prelude's chunk.
 pub const DELIMITER: &[u8; 8] = &[0; 8];
 
-/// The body of a streaming response POST: prelude, object chunks, and error trailers on
-/// failure. Never yields an error itself, so the HTTP client always ends the request
-/// properly and the Runtime API reads the trailers.
+/// Why a streamed invocation was cut off (the POST's body breaks off with it).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Aborted {
+    /// The object's body failed after the prelude was sent.
+    #[error("object read failed mid-stream")]
+    Store,
+    /// The function's deadline was about to end the invocation.
+    #[error("the function's deadline came before the end of the stream")]
+    Deadline,
+}
+
+/// How a streamed invocation ended, as far as the body knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// Every byte was handed to the HTTP client (or it gave the body up).
+    Sent,
+    /// The body was cut off on purpose ([`Aborted`]).
+    Aborted,
+}
+
+/// The body of a streaming response POST: prelude, delimiter, the object's chunks; an error
+/// (which makes the HTTP client drop the connection without the terminating chunk) when the
+/// object fails or the deadline comes first.
 pub struct StreamedInvocation {
     /// Prelude, then delimiter, still to send (popped from the back).
     head: Vec<Bytes>,
     body: ObjectBody,
     done: bool,
-    /// Dropped with the body, which the HTTP client does once it has written the body in
-    /// full or given it up: the invocation is over only then, even if the Runtime API
-    /// answered the POST earlier. Never sent on; the drop is the signal.
-    _finished: tokio::sync::oneshot::Sender<()>,
+    /// Fires a second before the function's deadline.
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Told [`Ended::Aborted`] on an abort; dropped with the body otherwise, which the HTTP
+    /// client does once it has written the body in full or given it up: the invocation is
+    /// over only then, even if the Runtime API answered the POST earlier.
+    finished: Option<tokio::sync::oneshot::Sender<Ended>>,
 }
 
+/// How long before the function's deadline a stream still running is cut off: an abort of
+/// ours is certain to reach the viewer as incomplete; what Lambda's own timeout does to a
+/// stream mid-way is not documented for Function URLs.
+pub const DEADLINE_MARGIN: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl StreamedInvocation {
-    /// Wraps a response of the origin; the receiver resolves when the body has been sent in
-    /// full or given up (dropped by the HTTP client).
+    /// Wraps a response of the origin, to be cut off [`DEADLINE_MARGIN`] before `deadline`.
+    /// The receiver resolves when the body has been sent in full, given up, or aborted.
     pub fn new(
         response: Response<ObjectBody>,
-    ) -> (StreamedInvocation, tokio::sync::oneshot::Receiver<()>) {
+        deadline: Option<tokio::time::Instant>,
+    ) -> (StreamedInvocation, tokio::sync::oneshot::Receiver<Ended>) {
         let (parts, body) = response.into_parts();
         let (tx, rx) = tokio::sync::oneshot::channel();
+        let deadline = deadline.map(|at| {
+            let cut = at.checked_sub(DEADLINE_MARGIN).unwrap_or(at);
+            Box::pin(tokio::time::sleep_until(cut))
+        });
         let this = StreamedInvocation {
             head: vec![
                 Bytes::from_static(DELIMITER),
@@ -86,31 +123,25 @@ impl StreamedInvocation {
             ],
             body,
             done: false,
-            _finished: tx,
+            deadline,
+            finished: Some(tx),
         };
         (this, rx)
     }
-}
 
-fn error_trailers(err: &BodyError) -> HeaderMap {
-    tracing::error!(cause = %err, "failing the invocation mid-stream");
-    // The message is generic on purpose: it may reach logs outside our control.
-    let body = serde_json::json!({ "errorType": "StoreReadFailed", "errorMessage": "object read failed mid-stream" });
-    let body = base64::engine::general_purpose::STANDARD.encode(body.to_string());
-    let mut map = HeaderMap::new();
-    map.insert(
-        HeaderName::from_static(ERROR_TYPE_TRAILER),
-        HeaderValue::from_static("StoreReadFailed"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&body) {
-        map.insert(HeaderName::from_static(ERROR_BODY_TRAILER), v);
+    fn abort(&mut self, why: Aborted) -> Poll<Option<Result<Frame<Bytes>, Aborted>>> {
+        tracing::error!(cause = %why, "cutting the stream off: the viewer gets an incomplete answer");
+        self.done = true;
+        if let Some(tx) = self.finished.take() {
+            let _ = tx.send(Ended::Aborted);
+        }
+        Poll::Ready(Some(Err(why)))
     }
-    map
 }
 
 impl Body for StreamedInvocation {
     type Data = Bytes;
-    type Error = std::convert::Infallible;
+    type Error = Aborted;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
@@ -122,11 +153,16 @@ impl Body for StreamedInvocation {
         if self.done {
             return Poll::Ready(None);
         }
+        if let Some(deadline) = self.deadline.as_mut() {
+            if deadline.as_mut().poll(cx).is_ready() {
+                return self.abort(Aborted::Deadline);
+            }
+        }
         match std::task::ready!(Pin::new(&mut self.body).poll_frame(cx)) {
             Some(Ok(frame)) => Poll::Ready(Some(Ok(frame))),
             Some(Err(err)) => {
-                self.done = true;
-                Poll::Ready(Some(Ok(Frame::trailers(error_trailers(&err)))))
+                tracing::error!(cause = %err, "the object's body failed");
+                self.abort(Aborted::Store)
             }
             None => {
                 self.done = true;

@@ -17,6 +17,10 @@ pub struct Limits {
     pub max_dimension: u32,
     /// The only widths allowed, if restricted (stops cache busting with `w=401`, `w=402`...).
     pub widths: Option<Vec<u32>>,
+    /// The only heights allowed, if restricted.
+    pub heights: Option<Vec<u32>>,
+    /// The only qualities allowed, if restricted.
+    pub qualities: Option<Vec<u32>>,
     /// Output formats offered (`format=` and `auto`).
     pub formats: Vec<Format>,
     /// Transforms running at once; each holds one source and its decoded pixels.
@@ -36,6 +40,8 @@ impl Default for Limits {
             max_source_bytes: 128 << 20,
             max_dimension: 4096,
             widths: None,
+            heights: None,
+            qualities: None,
             formats: default_formats(),
             concurrency: default_concurrency(),
             queue_timeout: Duration::from_secs(10),

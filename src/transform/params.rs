@@ -65,9 +65,14 @@ pub enum ParamError {
         /// Its largest allowed value.
         max: u32,
     },
-    /// A width the operator did not list (`--widths`).
-    #[error("w must be one of {0}")]
-    Width(String),
+    /// A value the operator did not list (`--widths`, `--heights`, `--qualities`).
+    #[error("{name} must be one of {list}")]
+    NotListed {
+        /// Parameter name.
+        name: &'static str,
+        /// The listed values, comma-separated.
+        list: String,
+    },
     /// Unknown `fit` value.
     #[error("fit must be inside, cover, contain or fill")]
     Fit,
@@ -131,12 +136,8 @@ pub fn from_query(query: &Query<'_>, limits: &Limits) -> Result<Option<Params>, 
     let height = h
         .map(|v| number(v, "h", limits.max_dimension))
         .transpose()?;
-    if let (Some(w), Some(allowed)) = (width, &limits.widths) {
-        if !allowed.contains(&w) {
-            let list: Vec<String> = allowed.iter().map(u32::to_string).collect();
-            return Err(ParamError::Width(list.join(", ")));
-        }
-    }
+    listed("w", width, &limits.widths)?;
+    listed("h", height, &limits.heights)?;
     let fit = match fit {
         None | Some("inside") => Fit::Inside,
         Some("cover") => Fit::Cover,
@@ -150,9 +151,9 @@ pub fn from_query(query: &Query<'_>, limits: &Limits) -> Result<Option<Params>, 
         _ => Fit::Inside,
     };
     let format = output_format(format, [width, height], limits)?;
-    let quality = q
-        .map(|v| number(v, "q", 100).map(|n| n as u8))
-        .transpose()?;
+    let quality = q.map(|v| number(v, "q", 100)).transpose()?;
+    listed("q", quality, &limits.qualities)?;
+    let quality = quality.map(|n| n as u8);
     Ok(Some(Params {
         width,
         height,
@@ -187,6 +188,26 @@ fn output_format(
 }
 
 /// 1..=max, digits only (no sign, no leading zero, no spaces).
+/// Each value of a listed parameter is a paid transform and a cache entry: only the
+/// operator's values pass.
+fn listed(
+    name: &'static str,
+    value: Option<u32>,
+    list: &Option<Vec<u32>>,
+) -> Result<(), ParamError> {
+    match (value, list) {
+        (Some(v), Some(list)) if !list.contains(&v) => Err(ParamError::NotListed {
+            name,
+            list: list
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
+        _ => Ok(()),
+    }
+}
+
 fn number(v: &str, name: &'static str, max: u32) -> Result<u32, ParamError> {
     let err = ParamError::Number { name, max };
     if v.is_empty() || v.len() > 9 || v.starts_with('0') || !v.bytes().all(|b| b.is_ascii_digit()) {

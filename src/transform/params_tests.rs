@@ -91,14 +91,22 @@ fn parses_the_query() {
 fn operator_limits() {
     let l = Limits {
         widths: Some(vec![160, 320]),
+        heights: Some(vec![100]),
+        qualities: Some(vec![50, 90]),
         formats: vec![Format::Jpeg],
         ..Limits::default()
     };
     assert!(parse(Some("w=320"), &l).is_ok());
-    assert_eq!(
-        parse(Some("w=321"), &l),
-        Err(ParamError::Width("160, 320".into()))
-    );
+    assert!(parse(Some("w=160&h=100&q=90"), &l).is_ok());
+    let not_listed = |name, list: &str| {
+        Err(ParamError::NotListed {
+            name,
+            list: list.into(),
+        })
+    };
+    assert_eq!(parse(Some("w=321"), &l), not_listed("w", "160, 320"));
+    assert_eq!(parse(Some("h=101"), &l), not_listed("h", "100"));
+    assert_eq!(parse(Some("w=160&q=80"), &l), not_listed("q", "50, 90"));
     assert!(parse(Some("format=webp"), &l).is_err());
     assert!(parse(Some("format=jpeg"), &l).is_ok());
     assert_eq!(

@@ -65,6 +65,8 @@ struct Shared {
     /// Bytes/s at which POST bodies are read, to slow a stream down (0 = unlimited).
     rate: AtomicU64,
     received: Arc<AtomicU64>,
+    /// Milliseconds from `next` to the deadline it announces.
+    deadline_ms: AtomicU64,
 }
 
 pub struct FakeRuntimeApi {
@@ -89,6 +91,7 @@ impl FakeRuntimeApi {
             first_next: Mutex::new(None),
             rate: AtomicU64::new(0),
             received: Arc::default(),
+            deadline_ms: AtomicU64::new(900_000),
         });
         let s = shared.clone();
         tokio::spawn(async move {
@@ -140,6 +143,15 @@ impl FakeRuntimeApi {
         self.shared.rate.store(bytes_per_second, Ordering::SeqCst);
     }
 
+    /// The deadline (`Lambda-Runtime-Deadline-Ms`) of the next events: this long after they
+    /// are handed out (900 s, Lambda's largest timeout, unless set).
+    #[allow(dead_code)] // not every test binary that includes common/ uses it
+    pub fn set_timeout(&self, timeout: Duration) {
+        self.shared
+            .deadline_ms
+            .store(timeout.as_millis() as u64, Ordering::SeqCst);
+    }
+
     /// Body bytes of the current POST received so far, readable while an invoke is pending.
     pub fn progress(&self) -> Arc<AtomicU64> {
         self.shared.received.clone()
@@ -172,7 +184,7 @@ async fn handle(
             .duration_since(std::time::UNIX_EPOCH)
             .expect("clock")
             .as_millis()
-            + 900_000;
+            + u128::from(s.deadline_ms.load(Ordering::SeqCst));
         let response = Response::builder()
             .header("lambda-runtime-aws-request-id", id)
             .header("lambda-runtime-deadline-ms", deadline.to_string())
