@@ -36,7 +36,7 @@ apt_tool nasm nasm >/dev/null
 AVIFDEC=${AVIFDEC:-$(apt_tool avifdec libavif-bin)}
 
 say "deploy/: cfn-lint $("$CFN_LINT" --version) and the CloudFront Function's node tests"
-"$CFN_LINT" deploy/template.yaml
+deploy/test/lint.sh "$CFN_LINT"
 "$NODE" --test deploy/
 
 say "loadtest/harness: unit tests of the load test's arithmetic"

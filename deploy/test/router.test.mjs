@@ -1,121 +1,12 @@
-// Unit tests of the CloudFront Function in deploy/template.yaml (viewer request,
-// cloudfront-js-2.0), run with `node --test deploy/`. The code is taken from the template
-// itself, so what is tested is what is deployed: routing of Range and HEAD, and the signed-URL
-// check against the vectors the Rust verifier passes too (signing-vectors.json).
+// The CloudFront Function's signed-URL check against the vectors the Rust verifier passes too
+// (signing-vectors.json), its Accept normalisation, its size, and the template settings the
+// routing relies on, run with `node --test deploy/`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import crypto from 'node:crypto';
-import vm from 'node:vm';
-
-const template = readFileSync(new URL('../template.yaml', import.meta.url), 'utf8');
-const vectors = JSON.parse(readFileSync(new URL('./signing-vectors.json', import.meta.url), 'utf8'));
-
-function functionCode() {
-  const lines = template.split('\n');
-  const start = lines.findIndex((l) => /^\s+FunctionCode: !Sub \|\s*$/.test(l));
-  assert.ok(start > 0, 'FunctionCode block in the template');
-  const indent = lines[start].search(/\S/) + 2;
-  const body = [];
-  for (const line of lines.slice(start + 1)) {
-    if (line.trim() !== '' && line.search(/\S/) < indent) break;
-    body.push(line.slice(indent));
-  }
-  return body.join('\n');
-}
-
-// cloudfront-js-2.0 gives `import cf from 'cloudfront'` and `import crypto from 'crypto'`;
-// node has no 'cloudfront' module, so the imports are replaced by a stub that records the
-// origin selection and serves the KeyValueStore from `kvs`, and by node's crypto. The stack
-// parameters are substituted as CloudFormation's !Sub would. `nowSeconds` fixes Date.now().
-function load({ signedPrefixes = '', avif = 'false', kvs = {}, nowSeconds } = {}) {
-  const code = functionCode();
-  assert.match(code, /^import cf from 'cloudfront';$/m);
-  assert.match(code, /^import crypto from 'crypto';$/m);
-  const placeholders = code.match(/\$\{[^}]*\}/g);
-  assert.deepEqual(placeholders, ['${SignedPrefixes}', '${Avif}'], 'the only !Sub placeholders');
-  const calls = [];
-  const cf = {
-    selectRequestOriginById: (id) => calls.push(id),
-    kvs: () => ({
-      get: async (key) => {
-        if (!Object.hasOwn(kvs, key)) throw new Error('key not found');
-        return kvs[key];
-      },
-    }),
-  };
-  const context = vm.createContext({ cf, crypto, Buffer });
-  if (nowSeconds !== undefined) {
-    vm.runInContext(`Date.now = function () { return ${nowSeconds * 1000}; };`, context);
-  }
-  const source = code
-    .replace(/^import cf from 'cloudfront';$/m, '')
-    .replace(/^import crypto from 'crypto';$/m, '')
-    .replace('${SignedPrefixes}', signedPrefixes)
-    .replace('${Avif}', avif);
-  vm.runInContext(source, context);
-  return { handler: context.handler, calls };
-}
-
-// The querystring object CloudFront hands the function: raw names and values, repeated names
-// as multiValue.
-function cfQuerystring(raw) {
-  const qs = {};
-  for (const pair of raw.split('&')) {
-    if (pair === '') continue;
-    const i = pair.indexOf('=');
-    const [name, value] = i < 0 ? [pair, ''] : [pair.slice(0, i), pair.slice(i + 1)];
-    if (qs[name] === undefined) {
-      qs[name] = { value };
-    } else {
-      const prev = qs[name].multiValue ?? [{ value: qs[name].value }];
-      qs[name] = { value: qs[name].value, multiValue: [...prev, { value }] };
-    }
-  }
-  return qs;
-}
-
-function event(method, headers = {}, uri = '/photos/cat.jpg', query = '') {
-  const h = {};
-  for (const [k, v] of Object.entries(headers)) h[k] = { value: v };
-  return {
-    version: '1.0',
-    context: { eventType: 'viewer-request', distributionId: 'E123' },
-    viewer: { ip: '192.0.2.1' },
-    request: { method, uri, querystring: cfQuerystring(query), headers: h, cookies: {} },
-  };
-}
-
-test('GET without Range stays on the streaming origin', async () => {
-  const { handler, calls } = load();
-  const ev = event('GET', { accept: 'image/webp' });
-  assert.equal(await handler(ev), ev.request);
-  assert.deepEqual(calls, []);
-});
-
-test('Range goes to the buffered origin (real Content-Length for CloudFront range caching)', async () => {
-  const { handler, calls } = load();
-  const ev = event('GET', { range: 'bytes=0-16383' });
-  assert.equal(await handler(ev), ev.request);
-  assert.deepEqual(calls, ['buffered']);
-  assert.deepEqual(ev.request.headers.range, { value: 'bytes=0-16383' }, 'Range is passed on untouched');
-});
-
-test('HEAD goes to the buffered origin (no empty stream)', async () => {
-  const { handler, calls } = load();
-  await handler(event('HEAD'));
-  assert.deepEqual(calls, ['buffered']);
-});
-
-test('the selected origin id exists in the distribution', () => {
-  assert.match(template, /^\s+- Id: buffered$/m);
-  assert.match(template, /^\s+- Id: stream$/m);
-  assert.match(template, /TargetOriginId: stream$/m);
-});
-
-test('the KeyValueStore is associated with the function', () => {
-  assert.match(template, /KeyValueStoreAssociations:\n\s+- KeyValueStoreARN: !GetAtt SigningKeys.Arn/);
-});
+import { template, vectors, functionCode, substitute, load, event, resource, listItem } from './harness.mjs';
+// ---------------------------------------------------------------------------------------------
+// Signed URLs
 
 // The shared vectors: the same verdict as the origin for every case.
 test('shared signing vectors', async () => {
@@ -187,6 +78,13 @@ test('the docs/access-control.md example signature is what node computes', () =>
   assert.equal(sig, ex.sig);
 });
 
+test('the KeyValueStore is associated with the function', () => {
+  assert.match(template, /KeyValueStoreAssociations:\n\s+- KeyValueStoreARN: !GetAtt SigningKeys.Arn/);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Accept (Note 6)
+
 // format=auto answers vary on Accept, which is in the cache key: the router reduces it to the
 // origin's one distinction.
 test('Accept is normalised for the cache key', async () => {
@@ -247,6 +145,60 @@ test('the Avif parameter sets both functions\' formats', () => {
   const formats = template.match(/^ {10}IMGORIGIN_FORMATS: .*$/gm);
   assert.deepEqual(formats, Array(2).fill(
     '          IMGORIGIN_FORMATS: !If [AvifEnabled, "avif,webp,jpeg,png", "webp,jpeg,png"]'));
+});
+
+// ---------------------------------------------------------------------------------------------
+// Size
+
+// CloudFront Functions hold at most 10 KB of code; the parameters are part of it once
+// substituted, so the check uses long but realistic values.
+test('the function code stays under CloudFront\'s 10 KB', () => {
+  const code = substitute(functionCode(), {
+    SignedPrefixes: 'private/,members/,paid/',
+    Avif: 'true',
+    RawOrigin: 'lambda',
+    Prefix: 'public/images/',
+    CorsOrigins: 'https://viewer.example,https://maps.example.org',
+  });
+  const bytes = Buffer.byteLength(code, 'utf8');
+  assert.ok(bytes < 10240, `${bytes} bytes`);
+});
+
+// ---------------------------------------------------------------------------------------------
+// The template around the function
+
+// A retried GET is a second invocation billed in full.
+test('the Lambda origins are tried once', () => {
+  const distribution = resource('Distribution');
+  for (const id of ['stream', 'buffered']) {
+    assert.match(listItem(distribution, id), /^\s+ConnectionAttempts: 1$/m, id);
+  }
+});
+
+test('the S3 origin exists only with RawOrigin=s3', () => {
+  assert.match(resource('Distribution'), /- !If\n\s+- RawFromS3\n\s+- Id: s3\n/);
+  assert.match(template, /^  RawFromS3: !Equals \[!Ref RawOrigin, s3\]$/m);
+});
+
+// Range is not in the cache key: a cached 5xx for one range would fail every viewer of the URL.
+test('5xx answers are not cached beyond their own Cache-Control', () => {
+  const distribution = resource('Distribution');
+  assert.match(distribution, /CustomErrorResponses:\n\s+- ErrorCode:/);
+  const entries = distribution.matchAll(/- ErrorCode: (\d+)\n\s+ErrorCachingMinTTL: (\d+)\n/g);
+  const ttl = Object.fromEntries([...entries].map((m) => [m[1], m[2]]));
+  for (const code of ['500', '501', '502', '503', '504']) {
+    assert.equal(ttl[code], '0', `ErrorCachingMinTTL for ${code}`);
+  }
+});
+
+// The distribution may invoke each function only through its Function URL.
+test('lambda:InvokeFunction is granted only via the Function URLs', () => {
+  const names = [...template.matchAll(/^  (\w+):\n    Type: AWS::Lambda::Permission$/gm)].map((m) => m[1]);
+  const invoke = names.map(resource).filter((r) => /^\s+Action: lambda:InvokeFunction$/m.test(r));
+  assert.equal(invoke.length, 2);
+  const functions = invoke.map((r) => r.match(/FunctionName: !Ref (\w+)/)[1]).sort();
+  assert.deepEqual(functions, ['BufferedFunction', 'StreamFunction']);
+  for (const r of invoke) assert.match(r, /^\s+InvokedViaFunctionUrl: true$/m);
 });
 
 test('the cache policy keys on the transform parameters and Accept only', () => {
