@@ -32,6 +32,13 @@ NODE=$(apt_tool node nodejs)
 # mozjpeg-sys assembles libjpeg-turbo's SIMD with nasm; without it the build only warns and
 # the transforms run several times slower. rav1e's build fails without it.
 apt_tool nasm nasm >/dev/null
+# mozjpeg-sys leaves libjpeg-turbo's SIMD out, with a build warning only, when nasm is missing,
+# and cargo keeps that build after nasm is installed: rebuild it (src/transform/simd.rs).
+if grep -qs "NASM not installed" target/*/build/mozjpeg-sys-*/output; then
+  say "mozjpeg-sys was built without nasm: rebuilding it with libjpeg-turbo's SIMD"
+  cargo clean -p mozjpeg-sys
+  cargo clean --release -p mozjpeg-sys
+fi
 # libavif's decoder (dav1d), independent of the rav1e encoder under test.
 AVIFDEC=${AVIFDEC:-$(apt_tool avifdec libavif-bin)}
 
@@ -41,6 +48,9 @@ deploy/test/lint.sh "$CFN_LINT"
 
 say "loadtest/harness: unit tests of the load test's arithmetic"
 python3 -m unittest discover -s loadtest/harness
+
+say "links in README.md and docs/"
+python3 tests/links.py
 
 # Builds the fuzz targets and runs each for FUZZ_SECONDS (default 30); fails on any finding.
 tests/fuzz.sh

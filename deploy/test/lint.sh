@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # cfn-lint over deploy/template.yaml, once with the template's own defaults and once with every
 # combination of the parameters that switch resources or routing on and off (144 sets in one
-# cfn-lint run, which resolves each set's values into the resources it lints).
+# cfn-lint run, which resolves each set's values into the resources it lints); then over
+# deploy/container.yaml.
 # Usage: deploy/test/lint.sh CFN_LINT
 set -euo pipefail
 cfn_lint=$1
@@ -28,4 +29,5 @@ for raw in lambda s3; do
   done
 done
 "$cfn_lint" template.yaml --regions us-east-1 "${sets[@]}"
-echo "cfn-lint: template clean with its defaults and 144 parameter combinations"
+"$cfn_lint" container.yaml
+echo "cfn-lint: template.yaml clean with its defaults and 144 parameter combinations; container.yaml clean"

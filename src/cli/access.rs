@@ -19,12 +19,26 @@ pub struct SignArgs {
     /// Lifetime: seconds, or a number with s, m, h or d (`90s`, `15m`, `1h`, `7d`).
     #[arg(long, default_value = "1h", conflicts_with = "expires_at")]
     pub expires_in: String,
-    /// Expiry as Unix seconds (the link works until the second before).
-    #[arg(long)]
+    /// Expiry: Unix seconds or an RFC 3339 time (`2027-01-01T00:00:00Z`); the link works
+    /// until the second before.
+    #[arg(long, value_parser = parse_expires_at)]
     pub expires_at: Option<u64>,
     /// Signing keys.
     #[command(flatten)]
     pub keys: KeyArgs,
+}
+
+/// Unix seconds, or an RFC 3339 date-time with its offset, as `aws cloudfront sign
+/// --date-less-than` takes it.
+fn parse_expires_at(text: &str) -> Result<u64, String> {
+    if let Ok(secs) = text.parse::<u64>() {
+        return Ok(secs);
+    }
+    let rfc3339 = &time::format_description::well_known::Rfc3339;
+    let at = time::OffsetDateTime::parse(text, rfc3339).map_err(|e| {
+        format!("neither Unix seconds nor an RFC 3339 time such as 2027-01-01T00:00:00Z ({e})")
+    })?;
+    u64::try_from(at.unix_timestamp()).map_err(|_| "a time before 1970".to_owned())
 }
 
 /// A setting whose value must not be printed (help, `Debug`, errors).
@@ -236,5 +250,35 @@ mod tests {
         ]);
         assert_eq!(access.allow_exts, ["jpg", "png", "webp"]);
         assert!(access.require_header.is_some());
+    }
+
+    // Unix seconds, or RFC 3339 (§5.6) with Z or an offset; 2027-01-01T00:00:00Z = 1798761600.
+    #[test]
+    fn expires_at_takes_unix_seconds_or_rfc3339() {
+        let expiry = |at: &str| -> Result<u64, String> {
+            let cli = Cli::try_parse_from(["imgorigin", "sign", "--expires-at", at, "/a.jpg"])
+                .map_err(|e| e.to_string())?;
+            match cli.command {
+                Some(Command::Sign(s)) => Ok(s.expiry(std::time::UNIX_EPOCH).expect("expiry")),
+                _ => unreachable!("sign was given"),
+            }
+        };
+        for at in [
+            "1798761600",
+            "2027-01-01T00:00:00Z",
+            "2027-01-01T01:00:00+01:00",
+            "2026-12-31t19:00:00-05:00",
+        ] {
+            assert_eq!(expiry(at), Ok(1_798_761_600), "{at}");
+        }
+        for bad in [
+            "tomorrow",
+            "2027-01-01",
+            "2027-01-01T00:00:00",
+            "1969-12-31T23:59:59Z",
+            "-1",
+        ] {
+            assert!(expiry(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -69,8 +69,15 @@ impl TransformArgs {
                 mib = memory.mib(),
                 from = memory.source().describe(),
                 limit_mib = memory.limit().map(|b| b >> 20),
+                jpeg_simd = crate::transform::simd::jpeg_simd(),
                 "transform memory budget"
             );
+            if !crate::transform::simd::jpeg_simd() {
+                tracing::warn!(
+                    fix = crate::transform::simd::REBUILD,
+                    "JPEG transforms run without SIMD: this build has no libjpeg-turbo SIMD code"
+                );
+            }
         }
         Limits {
             enabled: !self.no_transforms,

@@ -18,6 +18,7 @@ pub mod orient;
 pub mod params;
 pub mod pipeline;
 pub mod probe;
+pub mod simd;
 
 pub use admit::{Admitted, MemoryBudget};
 use format::Format;
