@@ -10,6 +10,7 @@
 #   avifdec      (apt-get libavif-bin) to decode the AVIF answers in tests/transforms.rs
 #   cargo-fuzz   (cargo install --locked, pinned in tests/fuzz.sh; ~3 min to build, once) for
 #                the fuzzing step, which also builds the fuzz targets (fuzz/) every run
+#   podman, binutils (apt-get) to build the container image that tests/container.sh runs
 # Extra arguments go to `cargo test` (e.g. `tests/run.sh --test conformance`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,6 +55,12 @@ python3 tests/links.py
 
 # Builds the fuzz targets and runs each for FUZZ_SECONDS (default 30); fails on any finding.
 tests/fuzz.sh
+
+# The container image (deploy/container/build.sh, which builds what cargo test runs below),
+# mounted and run under chroot; only for the whole run, not for `tests/run.sh --test X`.
+if [ $# -eq 0 ]; then
+  tests/container.sh "$S3S_FS"
+fi
 
 export S3S_FS MOTO_SERVER CARGO_LAMBDA AVIFDEC
 say "s3s-fs: $S3S_FS; cargo-lambda: $CARGO_LAMBDA; moto: $MOTO_SERVER; avifdec: $AVIFDEC"
