@@ -40,6 +40,16 @@ pub enum Command {
     /// Print a signed URL for a path or URL (keys from the same flags and variables as
     /// `serve`).
     Sign(SignArgs),
+    /// Write a large sample image (large.jpg, 24 MP) into DIR, to try ranges and resizes on
+    /// something big: `imgorigin samples samples`.
+    Samples(SamplesArgs),
+}
+
+/// `imgorigin samples`.
+#[derive(Debug, Args)]
+pub struct SamplesArgs {
+    /// The directory to write into (created if missing).
+    pub dir: std::path::PathBuf,
 }
 
 /// `imgorigin lambda`: settings usually come from the function's environment.

@@ -85,6 +85,7 @@ pub mod plan;
 pub mod query;
 pub mod range;
 pub mod response;
+pub mod samples;
 pub mod server;
 pub mod service;
 pub mod store;

@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use clap::Parser;
-use imgorigin::cli::{Cli, Command, LambdaArgs, ServeArgs, SignArgs};
+use imgorigin::cli::{Cli, Command, LambdaArgs, SamplesArgs, ServeArgs, SignArgs};
 use imgorigin::{server, Origin};
 use std::io::Write;
 
@@ -23,7 +23,10 @@ fn main() -> anyhow::Result<()> {
         )
         .init();
     imgorigin::allocator::tune();
-    if !matches!(cli.command, Some(Command::Sign(_)) | None) {
+    if !matches!(
+        cli.command,
+        Some(Command::Sign(_) | Command::Samples(_)) | None
+    ) {
         imgorigin::allocator::spawn_trimmer(imgorigin::allocator::TRIM_INTERVAL)
             .context("cannot start the memory trimmer")?;
     }
@@ -35,6 +38,7 @@ fn main() -> anyhow::Result<()> {
             .context("cannot start the async runtime")?
             .block_on(lambda(args, started)),
         Some(Command::Sign(args)) => sign(&args),
+        Some(Command::Samples(args)) => samples(&args),
         None => {
             use clap::CommandFactory;
             Cli::command().print_help()?;
@@ -51,6 +55,21 @@ fn sign(args: &SignArgs) -> anyhow::Result<()> {
     let link =
         imgorigin::access::link::sign_link(&keys, args.key_id.as_deref(), &args.target, exp)?;
     println!("{link}");
+    Ok(())
+}
+
+fn samples(args: &SamplesArgs) -> anyhow::Result<()> {
+    let bytes = imgorigin::samples::large_jpeg().context("cannot encode the sample")?;
+    std::fs::create_dir_all(&args.dir)
+        .with_context(|| format!("cannot create {}", args.dir.display()))?;
+    let path = args.dir.join(imgorigin::samples::LARGE_NAME);
+    std::fs::write(&path, &bytes).with_context(|| format!("cannot write {}", path.display()))?;
+    let (w, h) = imgorigin::samples::LARGE;
+    println!(
+        "wrote {} ({w} x {h}, {} bytes)",
+        path.display(),
+        bytes.len()
+    );
     Ok(())
 }
 

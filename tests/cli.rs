@@ -327,3 +327,27 @@ async fn signed_links_from_sign_open_on_serve() {
         (404, &b"not found\n"[..])
     );
 }
+
+// The quick start's large sample: written where asked, a 6000 x 4000 JPEG of several MB, the
+// same bytes every time (a generator, not a committed blob).
+#[test]
+fn samples_writes_a_large_jpeg() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let target = dir.path().join("new");
+    let target = target.to_str().expect("utf-8 path");
+    let (code, out, err) = run(&["samples", target], &[]);
+    assert_eq!(code, Some(0), "{err}");
+    let path = dir.path().join("new/large.jpg");
+    let bytes = std::fs::read(&path).expect("large.jpg written");
+    assert!(out.contains("large.jpg (6000 x 4000"), "{out}");
+    let info = imgorigin::transform::probe::jpeg(&bytes).expect("a JPEG");
+    assert_eq!((info.width, info.height), (6000, 4000));
+    assert!(bytes.len() > 2 << 20, "{} bytes", bytes.len());
+    let (code, _, err) = run(&["samples", target], &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        std::fs::read(&path).expect("rewritten"),
+        bytes,
+        "deterministic"
+    );
+}
