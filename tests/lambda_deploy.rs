@@ -152,3 +152,24 @@ fn the_routers_key_spelling_reaches_the_object() {
     let bad = curl(&watch, "/~/YSBiK2MuanBn==", &[]);
     assert_eq!(bad.status, "400");
 }
+
+// S3 answers the head, then fails before any body byte, on every attempt: nothing of the
+// object was sent, so the viewer gets a complete, uncacheable 502 rather than a stream cut
+// off before its first byte (which left curl without even a status line).
+#[test]
+fn a_store_failing_before_the_first_byte_is_a_clean_502() {
+    let fake = FakeS3::start();
+    fake.put("broken.bin", pattern(MIB, 11), "application/octet-stream");
+    fake.script(|req, _| match (req.key.as_deref(), req.method.as_str()) {
+        (Some("broken.bin"), "GET") => Fault::ResetAfter(0).into(),
+        _ => Plan::default(),
+    });
+    let watch = watch(&fake);
+    let got = curl(&watch, "/broken.bin", &[]);
+    println!(
+        "store failing at byte 0: curl exit {}, {:?}",
+        got.exit, got.took
+    );
+    assert_eq!((got.exit, got.status.as_str()), (0, "502"));
+    assert_eq!(got.body, b"storage error\n");
+}

@@ -7,6 +7,9 @@
 //! no terminating chunk for empty bodies hung behind CloudFront
 //! (aws-lambda-nodejs-runtime-interface-client#95, aws-lambda-web-adapter#499, nitro#4417).
 //!
+//! The prelude waits for the object's first chunk, so a store that fails before any byte gets
+//! a complete 502 (`no-store`) rather than a 200 with nothing after it.
+//!
 //! A stream that fails after the prelude (the store gave up, or the function's deadline is a
 //! second away) is aborted: the POST's connection closes without the terminating chunk. The
 //! error trailers (`Lambda-Runtime-Function-Error-Type`) were sent before, but a Function URL
@@ -89,6 +92,12 @@ pub struct StreamedInvocation {
     /// Prelude, then delimiter, still to send (popped from the back).
     head: Vec<Bytes>,
     body: ObjectBody,
+    /// The prelude waits for the body's first chunk: a store that fails before it gets a
+    /// clean 502 instead of a stream cut off before its first byte (which `cargo lambda watch`
+    /// left hanging, no status line, until the client gave up).
+    waiting: bool,
+    /// The first chunk, once the prelude may go.
+    first: Option<Frame<Bytes>>,
     done: bool,
     /// Fires a second before the function's deadline.
     deadline: Option<Pin<Box<tokio::time::Sleep>>>,
@@ -121,7 +130,9 @@ impl StreamedInvocation {
                 Bytes::from_static(DELIMITER),
                 prelude(parts.status.as_u16(), &parts.headers),
             ],
+            waiting: !body.is_end_stream(),
             body,
+            first: None,
             done: false,
             deadline,
             finished: Some(tx),
@@ -147,16 +158,37 @@ impl Body for StreamedInvocation {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let streaming = !self.done;
+        if let Some(deadline) = self.deadline.as_mut() {
+            if streaming && deadline.as_mut().poll(cx).is_ready() {
+                return self.abort(Aborted::Deadline);
+            }
+        }
+        if self.waiting {
+            match std::task::ready!(Pin::new(&mut self.body).poll_frame(cx)) {
+                Some(Ok(frame)) => self.first = Some(frame),
+                Some(Err(err)) => {
+                    tracing::error!(cause = %err, "the object's body failed before its first byte; answering 502");
+                    let (status, headers, body) = storage_error();
+                    self.head = vec![
+                        body,
+                        Bytes::from_static(DELIMITER),
+                        prelude(status, &headers),
+                    ];
+                    self.done = true;
+                }
+                None => self.done = true,
+            }
+            self.waiting = false;
+        }
         if let Some(chunk) = self.head.pop() {
             return Poll::Ready(Some(Ok(Frame::data(chunk))));
         }
+        if let Some(frame) = self.first.take() {
+            return Poll::Ready(Some(Ok(frame)));
+        }
         if self.done {
             return Poll::Ready(None);
-        }
-        if let Some(deadline) = self.deadline.as_mut() {
-            if deadline.as_mut().poll(cx).is_ready() {
-                return self.abort(Aborted::Deadline);
-            }
         }
         match std::task::ready!(Pin::new(&mut self.body).poll_frame(cx)) {
             Some(Ok(frame)) => Poll::Ready(Some(Ok(frame))),
@@ -172,12 +204,30 @@ impl Body for StreamedInvocation {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.head.is_empty() && (self.done || self.body.is_end_stream())
+        !self.waiting
+            && self.head.is_empty()
+            && self.first.is_none()
+            && (self.done || self.body.is_end_stream())
     }
 
     fn size_hint(&self) -> SizeHint {
         SizeHint::default()
     }
+}
+
+/// What a store failure before the first byte is answered with, in either mode (nothing was
+/// sent, so nothing partial can be cached; CloudFront keeps no 502, see deploy/template.yaml).
+fn storage_error() -> (u16, HeaderMap, Bytes) {
+    let mut h = HeaderMap::new();
+    h.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    h.insert(
+        http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
+    (502, h, Bytes::from_static(b"storage error\n"))
 }
 
 /// The buffered-mode JSON response. A body that fails while being collected turns the whole
@@ -188,16 +238,7 @@ pub async fn buffered(response: Response<ObjectBody>) -> Vec<u8> {
         Ok(collected) => (parts.status.as_u16(), parts.headers, collected.to_bytes()),
         Err(err) => {
             tracing::error!(cause = %err, "buffered body failed; answering 502");
-            let mut h = HeaderMap::new();
-            h.insert(
-                http::header::CONTENT_TYPE,
-                HeaderValue::from_static("text/plain; charset=utf-8"),
-            );
-            h.insert(
-                http::header::CACHE_CONTROL,
-                HeaderValue::from_static("no-store"),
-            );
-            (502, h, Bytes::from_static(b"storage error\n"))
+            storage_error()
         }
     };
     let (headers, cookies) = single_valued(&headers);
