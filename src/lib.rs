@@ -47,9 +47,9 @@
 //! 3. Method: GET and HEAD (OPTIONS when CORS is on, answered here), else 405.
 //! 4. Path to key: decode once (or, after `/~/`, base64url, the spelling the deploy's
 //!    CloudFront Function uses for Function URLs), reject traversal and control bytes: 400
-//!    before any I/O. The
-//!    query is read once ([`query::Query`]; 400 for a bad escape or an escaped name of ours)
-//!    and that one reading feeds the signature check and the transform parameters.
+//!    before any I/O. The query is read once ([`query::Query`]; 400 for a bad escape or an
+//!    escaped name of ours) and that one reading feeds the signature check and the transform
+//!    parameters.
 //! 5. Allowed keys (prefixes, extensions): else 404, like a missing object.
 //! 6. Signature for keys under a signed prefix: else 403 `forbidden` or `expired`,
 //!    `Cache-Control: no-store`. Steps 2-6 never touch the store.

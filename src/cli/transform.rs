@@ -64,15 +64,16 @@ impl TransformArgs {
             None => MemoryBudget::from_host(),
         };
         if !self.no_transforms {
+            let jpeg_simd = crate::transform::simd::jpeg_simd();
             // Half the limit, within 16 and 1024 MiB, unless the flag gave it.
             tracing::info!(
                 mib = memory.mib(),
                 from = memory.source().describe(),
                 limit_mib = memory.limit().map(|b| b >> 20),
-                jpeg_simd = crate::transform::simd::jpeg_simd(),
+                jpeg_simd,
                 "transform memory budget"
             );
-            if !crate::transform::simd::jpeg_simd() {
+            if !jpeg_simd {
                 tracing::warn!(
                     fix = crate::transform::simd::REBUILD,
                     "JPEG transforms run without SIMD: this build has no libjpeg-turbo SIMD code"
