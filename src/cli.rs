@@ -21,6 +21,7 @@ pub use transform::TransformArgs;
 #[command(
     name = "imgorigin",
     version,
+    long_version = crate::transform::simd::LONG_VERSION.as_str(),
     about = "Streaming origin for large images and objects, from S3 or a directory"
 )]
 pub struct Cli {

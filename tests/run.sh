@@ -11,6 +11,7 @@
 #   cargo-fuzz   (cargo install --locked, pinned in tests/fuzz.sh; ~3 min to build, once) for
 #                the fuzzing step, which also builds the fuzz targets (fuzz/) every run
 #   podman, binutils (apt-get) to build the container image that tests/container.sh runs
+# tests/quickstart.sh hides nasm from the README's quick start, as on a machine without it.
 # Extra arguments go to `cargo test` (e.g. `tests/run.sh --test conformance`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,13 +34,7 @@ NODE=$(apt_tool node nodejs)
 # mozjpeg-sys assembles libjpeg-turbo's SIMD with nasm; without it the build only warns and
 # the transforms run several times slower. rav1e's build fails without it.
 apt_tool nasm nasm >/dev/null
-# mozjpeg-sys leaves libjpeg-turbo's SIMD out, with a build warning only, when nasm is missing,
-# and cargo keeps that build after nasm is installed: rebuild it (src/transform/simd.rs).
-if grep -qs "NASM not installed" target/*/build/mozjpeg-sys-*/output; then
-  say "mozjpeg-sys was built without nasm: rebuilding it with libjpeg-turbo's SIMD"
-  cargo clean -p mozjpeg-sys
-  cargo clean --release -p mozjpeg-sys
-fi
+clean_codecs_built_without_nasm
 # libavif's decoder (dav1d), independent of the rav1e encoder under test.
 AVIFDEC=${AVIFDEC:-$(apt_tool avifdec libavif-bin)}
 
@@ -56,9 +51,12 @@ python3 tests/links.py
 # Builds the fuzz targets and runs each for FUZZ_SECONDS (default 30); fails on any finding.
 tests/fuzz.sh
 
-# The container image (deploy/container/build.sh, which builds what cargo test runs below),
-# mounted and run under chroot; only for the whole run, not for `tests/run.sh --test X`.
+# Only for the whole run, not for `tests/run.sh --test X`: the README's quick start from a clean
+# checkout without nasm (its own build, about 3 minutes), then the container image
+# (deploy/container/build.sh, which builds what cargo test runs below, and links it back into
+# target/release), mounted and run under chroot.
 if [ $# -eq 0 ]; then
+  tests/quickstart.sh
   tests/container.sh "$S3S_FS"
 fi
 

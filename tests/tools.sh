@@ -1,5 +1,6 @@
-# Sourced by tests/run.sh and loadtest/run.sh: find a tool, or install it at a pinned version.
-# Each function prints the tool's path on stdout; progress goes to stderr.
+# Sourced by tests/run.sh, loadtest/run.sh and deploy/serve.sh: find a tool, or install it at
+# a pinned version. Each *_tool function prints the tool's path on stdout; progress goes to
+# stderr.
 
 say() { printf '==> %s\n' "$*" >&2; }
 
@@ -54,3 +55,14 @@ python_tool() {
   echo "$PWD/.venv/bin/$1"
 }
 
+
+# mozjpeg-sys leaves libjpeg-turbo's SIMD out, with a build warning only, when nasm is missing,
+# and cargo keeps that build after nasm is installed: rebuild it (src/transform/simd.rs). The
+# build without the `asm` feature never asks for nasm, so this finds only the default build.
+clean_codecs_built_without_nasm() {
+  if grep -qs "NASM not installed" "${CARGO_TARGET_DIR:-target}"/*/build/mozjpeg-sys-*/output; then
+    say "mozjpeg-sys was built without nasm: rebuilding it with libjpeg-turbo's SIMD"
+    cargo clean -p mozjpeg-sys
+    cargo clean --release -p mozjpeg-sys
+  fi
+}

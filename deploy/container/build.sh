@@ -18,6 +18,9 @@ objcopy=$(apt_tool objcopy binutils)
 say "cargo test --release --no-run (builds target/release/imgorigin)"
 cargo test --release --no-run >&2
 binary=target/release/imgorigin
+# The image ships the fast codecs, never a build made without nasm (deploy/serve.sh's).
+"$binary" --version | grep -q "jpeg simd: on, .*av1 asm: on" \
+  || { echo "$binary lacks the codecs' assembly ($("$binary" --version)): install nasm and run tests/run.sh" >&2; exit 1; }
 
 rootfs=target/container/rootfs
 rm -rf "$rootfs"

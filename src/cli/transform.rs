@@ -71,12 +71,22 @@ impl TransformArgs {
                 from = memory.source().describe(),
                 limit_mib = memory.limit().map(|b| b >> 20),
                 jpeg_simd,
+                webp_simd = crate::transform::simd::webp_simd(),
+                av1_asm = crate::transform::simd::av1_asm(),
                 "transform memory budget"
             );
             if !jpeg_simd {
                 tracing::warn!(
                     fix = crate::transform::simd::REBUILD,
                     "JPEG transforms run without SIMD: this build has no libjpeg-turbo SIMD code"
+                );
+            }
+            if !crate::transform::simd::av1_asm()
+                && cfg!(any(target_arch = "x86_64", target_arch = "aarch64"))
+            {
+                tracing::warn!(
+                    fix = "install nasm (apt-get install nasm) and build with the default features (deploy/serve.sh does)",
+                    "AVIF encodes without rav1e's assembly: this build was made without the asm feature"
                 );
             }
         }
