@@ -70,7 +70,7 @@ want=$(sha256sum <samples/waves.jpg | cut -d' ' -f1)
 got=$(curl -sf "$base/waves.jpg" | sha256sum | cut -d' ' -f1)
 [ "$got" = "$want" ] || fail "waves.jpg: sha256 $got, want $want"
 [ -s "$work/checkout/samples/large.jpg" ] || fail "samples/large.jpg was not made on first run"
-want=$(tail -c +2000001 "$work/checkout/samples/large.jpg" | head -c 1000 | sha256sum | cut -d' ' -f1)
+want=$(dd if="$work/checkout/samples/large.jpg" bs=1000 skip=2000 count=1 status=none | sha256sum | cut -d' ' -f1)
 got=$(curl -sf -r 2000000-2000999 "$base/large.jpg" | sha256sum | cut -d' ' -f1)
 [ "$got" = "$want" ] || fail "large.jpg range: sha256 $got, want $want"
 status=$(curl -s -o "$work/out.webp" -w '%{http_code} %{content_type}' "$base/large.jpg?w=800&format=webp")
