@@ -17,7 +17,9 @@
 //! - [`plan`]: RFC 9110 decision (200/206/304/412/416) from parsed request + [`meta`]; pure.
 //! - [`access`]: origin lock, allowed keys, signed URLs (canonical form, keys, verification,
 //!   minting links for `imgorigin sign`); pure, decided before any store call.
-//! - [`store`]: where bytes come from: [`store::LocalStore`], [`store::S3Store`] (aws-sdk-s3
+//! - [`store`]: where bytes come from: [`store::LocalStore`] (system calls on the worker
+//!   thread on a local filesystem: `openat2` beneath the root, page-cache reads with
+//!   `RWF_NOWAIT`, the blocking pool for the rest), [`store::S3Store`] (aws-sdk-s3
 //!   for configuration and endpoint rules, GetObject/HeadObject signed by its own SigV4 with
 //!   a per-day key and sent through [`http1`], retried as the SDK's standard strategy;
 //!   docs/s3.md),
@@ -35,8 +37,9 @@
 //! - [`allocator`]: glibc malloc settings and a trimmer thread that give freed memory back.
 //! - [`service`]: [`Origin`], the pipeline (`service/transformed.rs`: its transform branch);
 //!   [`cors`], [`config`]: its settings.
-//! - [`server`]: the hyper transport (`serve` runs one per worker thread on SO_REUSEPORT
-//!   listeners), with its limits on clients: connections, header and send deadlines
+//! - [`server`]: the hyper transport (`serve` runs one per worker thread; the main thread
+//!   accepts and hands each connection to the worker with the fewest open,
+//!   [`server::dispatch`]), with its limits on clients: connections, header and send deadlines
 //!   ([`server::SendGuard`]); [`lambda`]: the AWS Lambda Function URL transport
 //!   (Runtime API loop, streamed and buffered responses). [`cli`]: flags and environment.
 //!
