@@ -82,8 +82,8 @@ pub struct ServeArgs {
     /// Seconds to let in-flight responses finish after SIGTERM/SIGINT.
     #[arg(long, env = "IMGORIGIN_DRAIN_TIMEOUT", default_value_t = 10)]
     pub drain_timeout: u64,
-    /// Worker threads, each with its own runtime and S3 connection pool, given connections
-    /// by the main thread's accept loop; default: the CPUs this process may use.
+    /// Worker threads, each with its own listener (SO_REUSEPORT) and S3 connection pool;
+    /// default: the CPUs this process may use.
     #[arg(long, env = "IMGORIGIN_WORKERS", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub workers: Option<u16>,
     /// Open client connections at most, shared out over the workers; past it a new

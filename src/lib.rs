@@ -37,9 +37,8 @@
 //! - [`allocator`]: glibc malloc settings and a trimmer thread that give freed memory back.
 //! - [`service`]: [`Origin`], the pipeline (`service/transformed.rs`: its transform branch);
 //!   [`cors`], [`config`]: its settings.
-//! - [`server`]: the hyper transport (`serve` runs one per worker thread; the main thread
-//!   accepts and hands each connection to the worker with the fewest open,
-//!   [`server::dispatch`]), with its limits on clients: connections, header and send deadlines
+//! - [`server`]: the hyper transport (`serve` runs one per worker thread on SO_REUSEPORT
+//!   listeners), with its limits on clients: connections, header and send deadlines
 //!   ([`server::SendGuard`]); [`lambda`]: the AWS Lambda Function URL transport
 //!   (Runtime API loop, streamed and buffered responses). [`cli`]: flags and environment.
 //!

@@ -180,6 +180,7 @@ impl Rest {
                 return Err(error);
             };
             held = Some(cost);
+            tracing::debug!(key, attempt = failed, cause = %error, "S3 request failed; retrying");
             tokio::time::sleep(self.policy.backoff(failed, fastrand::f64())).await;
         }
     }
