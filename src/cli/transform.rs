@@ -81,11 +81,9 @@ impl TransformArgs {
                     "JPEG transforms run without SIMD: this build has no libjpeg-turbo SIMD code"
                 );
             }
-            if !crate::transform::simd::av1_asm()
-                && cfg!(any(target_arch = "x86_64", target_arch = "aarch64"))
-            {
+            if crate::transform::simd::AV1_ASM_EXISTS && !crate::transform::simd::av1_asm() {
                 tracing::warn!(
-                    fix = "install nasm (apt-get install nasm) and build with the default features (deploy/serve.sh does)",
+                    fix = crate::transform::simd::REBUILD_AV1,
                     "AVIF encodes without rav1e's assembly: this build was made without the asm feature"
                 );
             }

@@ -14,10 +14,10 @@ use futures_util::{FutureExt, StreamExt};
 use std::io;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
-
-mod sys;
 use std::sync::Arc;
 use std::time::UNIX_EPOCH;
+
+mod sys;
 use sys::{Cached, MetaIo};
 
 /// Read size per chunk: large enough that per-chunk overhead (a system call, a frame)

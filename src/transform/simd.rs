@@ -27,10 +27,7 @@ pub fn jpeg_simd() -> bool {
 
 /// Whether AVIF encodes with rav1e's assembly (picked per CPU at run time by rav1e).
 pub fn av1_asm() -> bool {
-    cfg!(all(
-        feature = "asm",
-        any(target_arch = "x86_64", target_arch = "aarch64")
-    ))
+    cfg!(feature = "asm") && AV1_ASM_EXISTS
 }
 
 /// libwebp's SIMD instruction sets built into this binary.
@@ -67,6 +64,13 @@ fn on_off(on: bool) -> &'static str {
     }
 }
 
+/// What gives a build rav1e's assembly back.
+pub const REBUILD_AV1: &str =
+    "install nasm (apt-get install nasm) and build with the default features (deploy/serve.sh does)";
+
+/// Whether this target has rav1e assembly that a build can leave out.
+pub const AV1_ASM_EXISTS: bool = cfg!(any(target_arch = "x86_64", target_arch = "aarch64"));
+
 /// The command that rebuilds the JPEG codec with SIMD.
 pub const REBUILD: &str =
     "install nasm (apt-get install nasm), then cargo clean -p mozjpeg-sys and build again with the default features (deploy/serve.sh does both)";
@@ -79,7 +83,8 @@ mod tests {
     fn av1_asm_is_built_in() {
         assert!(
             super::av1_asm(),
-            "rav1e's assembly is not built in: build with the default features"
+            "rav1e's assembly is not built in: {}",
+            super::REBUILD_AV1
         );
     }
 
