@@ -82,8 +82,8 @@ pub struct ServeArgs {
     /// Seconds to let in-flight responses finish after SIGTERM/SIGINT.
     #[arg(long, env = "IMGORIGIN_DRAIN_TIMEOUT", default_value_t = 10)]
     pub drain_timeout: u64,
-    /// Worker threads, each with its own listener (SO_REUSEPORT) and S3 connection pool;
-    /// default: the CPUs this process may use.
+    /// Worker threads, each with its own S3 connection pool; the main thread hands each new
+    /// connection to the worker with the fewest open. Default: the CPUs this process may use.
     #[arg(long, env = "IMGORIGIN_WORKERS", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub workers: Option<u16>,
     /// Open client connections at most, shared out over the workers; past it a new
@@ -129,6 +129,26 @@ pub struct StoreArgs {
     /// AWS region (else the SDK's chain, else us-east-1).
     #[arg(long, env = "IMGORIGIN_REGION")]
     pub region: Option<String>,
+    /// Socket receive buffer of each S3 connection, in bytes (SO_RCVBUF; Linux doubles it
+    /// for bookkeeping and caps it at net.core.rmem_max), or `auto` for the kernel's
+    /// autotuning. A fixed buffer keeps concurrent large downloads even and bounds kernel
+    /// memory per connection; `auto` suits buckets in another region (docs/s3.md).
+    #[arg(long, env = "IMGORIGIN_S3_RECEIVE_BUFFER", default_value = "212992", value_parser = parse_receive_buffer)]
+    pub s3_receive_buffer: ReceiveBuffer,
+}
+
+/// `--s3-receive-buffer`: a size, or the kernel's autotuning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReceiveBuffer(pub Option<usize>);
+
+fn parse_receive_buffer(value: &str) -> Result<ReceiveBuffer, String> {
+    if value == "auto" {
+        return Ok(ReceiveBuffer(None));
+    }
+    match value.parse::<usize>() {
+        Ok(bytes) if (4096..=(64 << 20)).contains(&bytes) => Ok(ReceiveBuffer(Some(bytes))),
+        _ => Err("a byte count from 4096 to 67108864, or `auto`".to_owned()),
+    }
 }
 
 /// Settings of responses.
@@ -244,6 +264,7 @@ impl StoreArgs {
             bucket,
             endpoint: self.endpoint.clone(),
             region: self.region.clone(),
+            receive_buffer: self.s3_receive_buffer.0,
         };
         let first = S3Store::new(options).await.map_err(ConfigError::S3)?;
         let mut stores: Vec<Arc<dyn Store>> = Vec::with_capacity(workers);

@@ -26,7 +26,8 @@
 //!   [`store::MemoryStore`] (tests, benches). Only stores do I/O. [`store::Deadline`] bounds
 //!   every store call ([`Origin::new`] wraps the store in it).
 //! - [`http1`]: the HTTP/1.1 client the S3 store sends on: a connection pool per worker,
-//!   httparse for answer heads, RFC 9112 §6.3 framing, proxies; knows nothing of S3.
+//!   httparse for answer heads, RFC 9112 §6.3 framing, proxies, a fixed socket receive
+//!   buffer when asked; knows nothing of S3.
 //! - [`body`]: the streamed response body, with resume on store failure and abort on loss.
 //! - [`response`]: outcome to `http::Response`; the one error-to-status mapping.
 //! - [`transform`]: on-the-fly resize and format conversion: query parsing, JPEG header probe
@@ -37,8 +38,9 @@
 //! - [`allocator`]: glibc malloc settings and a trimmer thread that give freed memory back.
 //! - [`service`]: [`Origin`], the pipeline (`service/transformed.rs`: its transform branch);
 //!   [`cors`], [`config`]: its settings.
-//! - [`server`]: the hyper transport (`serve` runs one per worker thread on SO_REUSEPORT
-//!   listeners), with its limits on clients: connections, header and send deadlines
+//! - [`server`]: the hyper transport (`serve` runs one per worker thread; the main thread
+//!   accepts and hands each connection to the worker with the fewest open,
+//!   [`server::dispatch`]), with its limits on clients: connections, header and send deadlines
 //!   ([`server::SendGuard`]); [`lambda`]: the AWS Lambda Function URL transport
 //!   (Runtime API loop, streamed and buffered responses). [`cli`]: flags and environment.
 //!

@@ -82,23 +82,24 @@ async fn lambda(args: LambdaArgs, started: std::time::Instant) -> anyhow::Result
     Ok(())
 }
 
-/// One current-thread runtime per worker thread, each accepting on its own SO_REUSEPORT
-/// listener and owning its S3 pool: a request's server and client tasks never change
-/// threads, which measured cheaper than a work-stealing runtime for this proxy-shaped load.
+/// One current-thread runtime per worker thread, each serving the connections the main
+/// thread's dispatcher hands it (the least loaded worker gets the next one) and owning its S3
+/// pool: a request's server and client tasks never change threads, which measured cheaper
+/// than a work-stealing runtime for this proxy-shaped load.
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = args.pipeline.config(&args.store.prefix)?;
     let workers = args.worker_count();
     let main = current_thread()?;
-    let (stores, listeners, shutdown) = main.block_on(async {
+    let (stores, listener, shutdown) = main.block_on(async {
         let stores = args.store.open_per_worker(workers, &config).await?;
         // Handlers go in before the "listening" line: a script may signal as soon as it reads it.
         let shutdown = shutdown_signal()?;
-        let listeners = server::bind_reuseport(&args.listen, workers)
+        let listener = server::bind(&args.listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
-        anyhow::Ok((stores, listeners, shutdown))
+        anyhow::Ok((stores, listener, shutdown))
     })?;
-    let addr = listeners[0].local_addr()?;
+    let addr = listener.local_addr()?;
     // Scripts read this line to find the port; flush so they see it at once.
     let mut out = std::io::stdout().lock();
     writeln!(out, "listening on http://{addr}")?;
@@ -106,7 +107,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     drop(out);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut threads = Vec::with_capacity(workers);
-    for (i, (store, listener)) in stores.into_iter().zip(listeners).enumerate() {
+    let (dispatcher, shares) = server::dispatch::workers(workers);
+    for (i, (store, share)) in stores.into_iter().zip(shares).enumerate() {
         let origin = Origin::new(store, config.clone());
         let mut stopped = stopped.clone();
         let settings = args.server_settings();
@@ -115,22 +117,28 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .name(format!("worker-{i}"))
             .spawn(move || {
                 runtime.block_on(async move {
-                    let listener = tokio::net::TcpListener::from_std(listener)?;
                     let shutdown = async move {
                         let _ = stopped.wait_for(|s| *s).await;
                     };
-                    anyhow::Ok(server::run(listener, origin, shutdown, settings).await)
+                    server::run(share, origin, shutdown, settings).await
                 })
             })
             .context("cannot start a worker thread")?;
         threads.push(thread);
     }
-    main.block_on(shutdown);
+    // Accept until the signal; dropping the dispatcher stops accepting and ends the shares.
+    main.block_on(async {
+        tokio::select! {
+            () = dispatcher.run(&listener) => {}
+            () = shutdown => {}
+        }
+    });
+    drop(listener);
     let _ = stop.send(true);
     let mut drained = true;
     for thread in threads {
         match thread.join() {
-            Ok(result) => drained &= result?,
+            Ok(finished) => drained &= finished,
             Err(_) => anyhow::bail!("a worker thread panicked"),
         }
     }

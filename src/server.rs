@@ -8,8 +8,11 @@
 //! [`Settings::max_connections`] open connections per listener: past that a new connection
 //! gets a `503` with `Retry-After` and is closed at once, without reading its request.
 
+#[path = "server/dispatch.rs"]
+pub mod dispatch;
 #[path = "server/send_guard.rs"]
 mod send_guard;
+pub use dispatch::Incoming;
 pub use send_guard::{SendGuard, SendLimits};
 
 use crate::service::Origin;
@@ -59,12 +62,13 @@ impl Default for Settings {
 /// What a connection over the limit gets before it is closed.
 const OVER_CAPACITY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\ncache-control: no-store\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: 36\r\n\r\ntoo many connections, retry shortly\n";
 
-/// Serves connections from `listener` until `shutdown` completes, then stops accepting and
-/// lets in-flight responses finish for at most `settings.drain`.
+/// Serves connections from `listener` (a [`TcpListener`], or a worker's share of one,
+/// [`dispatch::Worker`]) until `shutdown` completes, then stops accepting and lets in-flight
+/// responses finish for at most `settings.drain`.
 ///
 /// Returns whether every connection finished within the drain period.
 pub async fn run(
-    listener: TcpListener,
+    mut listener: impl Incoming,
     origin: Origin,
     shutdown: impl Future<Output = ()>,
     settings: Settings,
@@ -78,9 +82,11 @@ pub async fn run(
         .max_buf_size(MAX_BUF);
     tokio::pin!(shutdown);
     loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
+        let (stream, peer, load) = tokio::select! {
+            accepted = listener.next() => match accepted {
+                Ok(next) => next,
+                // The dispatcher stopped: shutdown is under way.
+                Err(e) if e.kind() == std::io::ErrorKind::NotConnected => break,
                 Err(e) => {
                     // EMFILE and friends: back off instead of spinning.
                     tracing::warn!(error = %e, "accept failed");
@@ -104,7 +110,7 @@ pub async fn run(
         let io = TokioIo::new(SendGuard::new(stream, settings.send));
         let conn = graceful.watch(builder.serve_connection(io, service));
         tokio::spawn(async move {
-            let _permit = permit;
+            let (_permit, _load) = (permit, load);
             if let Err(e) = conn.await {
                 // Aborted bodies (store failures) and client disconnects end up here.
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
@@ -132,27 +138,16 @@ async fn refuse(mut stream: TcpStream) {
     let _ = tokio::time::timeout(Duration::from_secs(1), answer).await;
 }
 
-/// Binds `count` listeners to the same address with SO_REUSEPORT, so that the kernel spreads
-/// connections over them, one per worker thread. The first bind resolves port 0; the others
-/// join it. Returned as std listeners, to be registered with each worker's runtime.
+/// Binds `addr` (the first of its addresses that binds) for the [`dispatch::Dispatcher`],
+/// which hands its connections to the workers.
 ///
 /// # Errors
 /// When the address does not resolve or cannot be bound.
-pub async fn bind_reuseport(
-    addr: &str,
-    count: usize,
-) -> std::io::Result<Vec<std::net::TcpListener>> {
+pub async fn bind(addr: &str) -> std::io::Result<TcpListener> {
     let mut last_error = None;
     for candidate in tokio::net::lookup_host(addr).await? {
         match bind_one(candidate) {
-            Ok(first) => {
-                let bound = first.local_addr()?;
-                let mut all = vec![first];
-                for _ in 1..count {
-                    all.push(bind_one(bound)?);
-                }
-                return all.into_iter().map(TcpListener::into_std).collect();
-            }
+            Ok(listener) => return Ok(listener),
             Err(e) => last_error = Some(e),
         }
     }
@@ -170,7 +165,6 @@ fn bind_one(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
         std::net::SocketAddr::V6(_) => TcpSocket::new_v6()?,
     };
     socket.set_reuseaddr(true)?;
-    socket.set_reuseport(true)?;
     socket.bind(addr)?;
     socket.listen(1024)
 }

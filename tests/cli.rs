@@ -131,6 +131,44 @@ fn root_and_bucket_are_exclusive() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"));
 }
 
+#[test]
+fn s3_receive_buffer_takes_a_size_or_auto() {
+    for (value, accepted) in [
+        ("1", false),
+        ("lots", false),
+        ("67108865", false),
+        ("4096", true),
+        ("auto", true),
+    ] {
+        let (code, _, err) = run(
+            &[
+                "serve",
+                "--bucket",
+                "b",
+                "--listen",
+                "256.0.0.1:1",
+                "--s3-receive-buffer",
+                value,
+            ],
+            &[],
+        );
+        match accepted {
+            // Parsed, then refused for the address: the flag was not the problem.
+            true => assert!(
+                err.contains("cannot listen on 256.0.0.1:1"),
+                "{value}: {err}"
+            ),
+            false => {
+                assert_eq!(code, Some(2), "{value}: {err}");
+                assert!(
+                    err.contains("a byte count from 4096 to 67108864, or `auto`"),
+                    "{value}: {err}"
+                );
+            }
+        }
+    }
+}
+
 const K1: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 const K2: &str = "fd7aed65e0edee4e193e242ff19780cd79a1075a66b450de5e489085e2c3e2b1";
 

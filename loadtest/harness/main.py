@@ -49,6 +49,8 @@ def parse_args(argv):
     p.add_argument("--min-sharp-ratio", type=float, default=1.0,
                    help="imgorigin thumbnails/s / the sharp server's, every transform scenario")
     p.add_argument("--small-p99-factor", type=float, default=2.0)
+    p.add_argument("--large-p99-factor", type=float, default=2.0,
+                   help="large-object p99 must be <= factor x the same row's p50 (fairness)")
     p.add_argument("--small-p99-slack-ms", type=float, default=2.0,
                    help="small-object p99 must be <= factor x direct p99 + slack")
     p.add_argument("--results", default=str(RESULTS), help="directory for latest.{md,json,svg}")
@@ -279,6 +281,7 @@ def write_results(args, timing, scenarios, rows, peer_notes=None) -> int:
     limits = {"max_errors": args.max_errors, "max_rss_mib": args.max_rss_mib,
               "min_proxy_ratio": args.min_proxy_ratio, "small_p99_factor": args.small_p99_factor,
               "small_p99_slack_ms": args.small_p99_slack_ms,
+              "large_p99_factor": args.large_p99_factor,
               "max_transform_rss_mib": args.max_transform_rss_mib,
               "min_sharp_ratio": args.min_sharp_ratio,
               "compare": not args.target and not args.lambda_,

@@ -21,7 +21,7 @@ def row(scenario, target, rps, mib_s, p50=1.0, p99=2.0, errors=0, rss=None):
 
 
 LIMITS = {"max_errors": 0, "max_rss_mib": 64, "min_proxy_ratio": 0.8, "small_p99_factor": 2.0,
-          "small_p99_slack_ms": 2.0, "compare": True, "gate_ratios": True,
+          "small_p99_slack_ms": 2.0, "large_p99_factor": 2.0, "compare": True, "gate_ratios": True,
           "max_transform_rss_mib": 256, "min_sharp_ratio": 1.0}
 
 
@@ -66,6 +66,16 @@ class Thresholds(unittest.TestCase):
         for what in ("small: throughput / nginx-proxy", "small: p99 ms (<= factor x direct + slack)",
                      "small imgorigin: errors", "small imgorigin: peak RSS MiB"):
             self.assertFalse(v[what][0], what)
+
+    def test_large_rows_need_p99_within_twice_their_own_p50(self):
+        rows = self.rows()
+        rows[3] = row("large", "imgorigin", 1.0, 300.0, p50=100.0, p99=200.0, rss=20.0)
+        rows.append(row("large", "imgorigin-root", 1.0, 300.0, p50=100.0, p99=200.1))
+        rows.append(row("large", "nginx-proxy", 1.0, 100.0, p50=100.0, p99=900.0))
+        v = self.verdicts(rows)
+        self.assertTrue(v["large imgorigin: p99 ms (<= factor x p50)"][0])
+        self.assertFalse(v["large imgorigin-root: p99 ms (<= factor x p50)"][0])
+        self.assertNotIn("large nginx-proxy: p99 ms (<= factor x p50)", v)
 
     def test_quick_mode_reports_ratios_without_gating(self):
         v = self.verdicts(self.rows(ours_rps=100.0), gate_ratios=False)

@@ -47,6 +47,16 @@ impl Conn {
         }
     }
 
+    /// The socket's receive buffer as the kernel reports it (tests).
+    #[cfg(test)]
+    pub(super) fn receive_buffer(&self) -> io::Result<usize> {
+        let tcp = match &self.io {
+            Io::Plain(tcp) => tcp,
+            Io::Tls(tls) => tls.get_ref().0,
+        };
+        socket2::SockRef::from(tcp).recv_buffer_size()
+    }
+
     /// Writes `head` and reads until an answer head (not an interim 1xx) is complete, within
     /// `timeout`.
     pub(super) async fn round_trip(

@@ -124,6 +124,29 @@ async fn framings_deliver_exact_bytes() {
     }
 }
 
+// A fixed receive buffer (docs/s3.md "Socket receive buffer") is on every new connection
+// (Linux reports twice the value set); without one the kernel's default, tcp_rmem's middle
+// value, stays for autotuning to grow.
+#[tokio::test]
+async fn receive_buffer_is_fixed_on_new_connections() {
+    let rmem = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_rmem").expect("tcp_rmem");
+    let default: usize = rmem
+        .split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .expect("default");
+    let asked = if default == 65_536 { 16_384 } else { 32_768 };
+    let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok".to_vec();
+    for (asked, reported) in [(Some(asked), asked * 2), (None, default)] {
+        let (pool, _) = script(vec![answer.clone()], false).await;
+        let pool = Arc::into_inner(pool).expect("sole owner");
+        let pool = Arc::new(pool.with_receive_buffer(asked));
+        let resp = pool.exchange(GET, false).await.expect("answer");
+        assert_eq!(drain(resp).await.expect("body"), b"ok");
+        assert_eq!(pool.idle_receive_buffers(), [reported], "asked {asked:?}");
+    }
+}
+
 #[tokio::test]
 async fn answers_without_body_free_the_connection_at_once() {
     // RFC 9112 §6.3 rules 1-2: HEAD, 204 and 304 have no body whatever the headers say.

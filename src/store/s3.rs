@@ -42,6 +42,8 @@ pub struct S3Options {
     pub endpoint: Option<String>,
     /// Region; otherwise the SDK's chain, then `us-east-1`.
     pub region: Option<String>,
+    /// SO_RCVBUF of every connection to S3; `None` leaves it to the kernel's autotuning.
+    pub receive_buffer: Option<usize>,
 }
 
 /// A bucket, with its connection pool and credentials built at start-up and reused.
@@ -91,6 +93,7 @@ impl S3Store {
             url = %resolved.url,
             signing_name = %resolved.signing_name,
             signing_region = %resolved.signing_region,
+            receive_buffer = options.receive_buffer.map_or_else(|| "auto".to_owned(), |b| b.to_string()),
             "S3 endpoint"
         );
         let policy = retry::Policy::from_config(shared.retry_config())?;
@@ -101,7 +104,13 @@ impl S3Store {
                 .credentials_provider()
                 .map(|p| Arc::new(credentials::CredentialCache::new(p))),
         };
-        let rest = rest::Rest::new(resolved.url, signing, policy, user_agent(shared.app_name()));
+        let rest = rest::Rest::new(
+            resolved.url,
+            signing,
+            policy,
+            user_agent(shared.app_name()),
+            options.receive_buffer,
+        );
         if let Some(why) = rest.unusable() {
             return Err(why.to_owned());
         }

@@ -41,6 +41,8 @@ pub(super) struct Rest {
     credentials: Option<Arc<CredentialCache>>,
     /// Shared by every worker, as the SDK's is by its clients.
     skew: Arc<ClockSkew>,
+    /// SO_RCVBUF of every connection, kept for [`Rest::reopen`].
+    receive_buffer: Option<usize>,
 }
 
 /// Who a request is signed as and how: the scheme's signing name and region come from the
@@ -53,7 +55,14 @@ pub(super) struct Signing {
 }
 
 impl Rest {
-    pub(super) fn new(base: String, signing: Signing, policy: Policy, user_agent: String) -> Rest {
+    /// `receive_buffer`: SO_RCVBUF of every connection (`None`: the kernel's autotuning).
+    pub(super) fn new(
+        base: String,
+        signing: Signing,
+        policy: Policy,
+        user_agent: String,
+        receive_buffer: Option<usize>,
+    ) -> Rest {
         let uri = http::Uri::try_from(base.as_str()).map_err(|e| format!("S3 URL {base:?}: {e}"));
         let (host, path_prefix) = match &uri {
             Ok(uri) => (
@@ -68,6 +77,7 @@ impl Rest {
                 .and_then(|uri| {
                     let proxy = http1::proxy::from_env(&uri)?;
                     Pool::new(&uri, proxy, answer_headers::kept)
+                        .map(|pool| pool.with_receive_buffer(receive_buffer))
                         .map_err(|e| format!("S3 URL {base:?}: {e}"))
                 })
                 .map(Arc::new),
@@ -80,6 +90,7 @@ impl Rest {
             user_agent,
             credentials: signing.credentials,
             skew: Arc::new(ClockSkew::default()),
+            receive_buffer,
         }
     }
 
@@ -104,6 +115,7 @@ impl Rest {
                 signing,
                 self.policy,
                 self.user_agent.clone(),
+                self.receive_buffer,
             )
         }
     }

@@ -107,6 +107,7 @@ async fn debug_shows_no_secret() {
         signing,
         retry::Policy::STANDARD,
         "ua".into(),
+        None,
     );
     let store = S3Store {
         rest: Arc::new(rest),
