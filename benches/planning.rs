@@ -64,6 +64,7 @@ fn bench(c: &mut Criterion) {
                 range: RangeRequest::from_headers(h),
                 now: SystemTime::now(),
                 max_body: None,
+                max_ranges: imgorigin::plan::multipart::DEFAULT_MAX_RANGES,
             };
             decide(&ask, black_box(&meta))
         })

@@ -11,6 +11,9 @@
 //! and a body that has had no byte from the store for [`ResumePolicy::stall_limit`] (resumes
 //! and their re-opens included) is aborted.
 
+#[path = "body/multipart.rs"]
+mod multipart;
+
 use crate::range::ByteSpan;
 use crate::store::{ChunkStream, Store, StoreError};
 use crate::validators::EntityTag;
@@ -57,6 +60,7 @@ impl Default for ResumePolicy {
 }
 
 /// Where a streamed body reads from: enough to re-open the same bytes of the same version.
+#[derive(Clone)]
 pub struct Source {
     /// The store.
     pub store: Arc<dyn Store>,
@@ -74,6 +78,7 @@ pub struct ObjectBody(Kind);
 enum Kind {
     Bytes(Option<Bytes>),
     Stream(Box<Streaming>),
+    Multipart(Box<multipart::Multipart>),
 }
 
 struct Streaming {
@@ -115,22 +120,62 @@ impl ObjectBody {
         chunks: ChunkStream,
         policy: ResumePolicy,
     ) -> ObjectBody {
-        ObjectBody(Kind::Stream(Box::new(Streaming {
+        ObjectBody(Kind::Stream(Box::new(Streaming::new(
             source,
+            span,
             policy,
-            next: span.first,
-            last: span.last,
-            chunks: Some(chunks),
-            reopen: None,
-            tries_left: policy.tries,
-            idle: Box::pin(tokio::time::sleep(policy.idle_timeout)),
-            waiting: false,
-            progress_at: Instant::now(),
-        })))
+            Some(chunks),
+        ))))
+    }
+
+    /// A multipart/byteranges body: each `(head, span)` of `parts` in order, the span read
+    /// from `source` when its turn comes, then `tail`.
+    pub fn multipart(
+        source: Source,
+        parts: Vec<(Bytes, ByteSpan)>,
+        tail: Bytes,
+        policy: ResumePolicy,
+    ) -> ObjectBody {
+        ObjectBody(Kind::Multipart(Box::new(multipart::Multipart::new(
+            source, parts, tail, policy,
+        ))))
     }
 }
 
 impl Streaming {
+    /// A body for `span` reading from `chunks`; without them the read opens on first poll,
+    /// under the same rules as a resume.
+    fn new(
+        source: Source,
+        span: ByteSpan,
+        policy: ResumePolicy,
+        chunks: Option<ChunkStream>,
+    ) -> Streaming {
+        let reopen = match chunks {
+            Some(_) => None,
+            None => {
+                let (store, key, etag) = (
+                    source.store.clone(),
+                    source.key.clone(),
+                    source.etag.clone(),
+                );
+                Some(async move { store.read(&key, span, &etag).await }.boxed())
+            }
+        };
+        Streaming {
+            source,
+            policy,
+            next: span.first,
+            last: span.last,
+            chunks,
+            reopen,
+            tries_left: policy.tries,
+            idle: Box::pin(tokio::time::sleep(policy.idle_timeout)),
+            waiting: false,
+            progress_at: Instant::now(),
+        }
+    }
+
     fn remaining(&self) -> u64 {
         (self.last + 1).saturating_sub(self.next)
     }
@@ -256,6 +301,7 @@ impl Body for ObjectBody {
         match &mut self.0 {
             Kind::Bytes(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
             Kind::Stream(s) => s.poll_chunk(cx).map(|o| o.map(|r| r.map(Frame::data))),
+            Kind::Multipart(m) => m.poll_chunk(cx).map(|o| o.map(|r| r.map(Frame::data))),
         }
     }
 
@@ -263,6 +309,7 @@ impl Body for ObjectBody {
         match &self.0 {
             Kind::Bytes(bytes) => bytes.is_none(),
             Kind::Stream(s) => s.remaining() == 0,
+            Kind::Multipart(m) => m.remaining == 0,
         }
     }
 
@@ -272,6 +319,7 @@ impl Body for ObjectBody {
                 SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
             }
             Kind::Stream(s) => SizeHint::with_exact(s.remaining()),
+            Kind::Multipart(m) => SizeHint::with_exact(m.remaining),
         }
     }
 }

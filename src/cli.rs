@@ -179,6 +179,10 @@ pub struct PipelineArgs {
     /// before the request is answered 504.
     #[arg(long, env = "IMGORIGIN_STORE_TIMEOUT", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub store_timeout: u64,
+    /// Most ranges in one Range header: a request with more gets the whole object (200), as
+    /// with nginx's max_ranges. Several ranges are answered 206 multipart/byteranges.
+    #[arg(long, env = "IMGORIGIN_MAX_RANGES", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub max_ranges: u64,
     /// Access control.
     #[command(flatten)]
     pub access: AccessArgs,
@@ -315,6 +319,7 @@ impl PipelineArgs {
             )),
             transforms,
             store_timeout: Duration::from_secs(self.store_timeout),
+            max_ranges: usize::try_from(self.max_ranges).unwrap_or(usize::MAX),
             ..Config::default()
         })
     }

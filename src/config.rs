@@ -32,6 +32,8 @@ pub struct Config {
     pub transforms: Limits,
     /// Transforms running at once, shared by every worker (`transforms.concurrency` permits).
     pub transform_slots: Arc<tokio::sync::Semaphore>,
+    /// Most range-specs in one `Range` header; past it the header is ignored (200).
+    pub max_ranges: usize,
 }
 
 impl Default for Config {
@@ -47,6 +49,7 @@ impl Default for Config {
             clock: SystemTime::now,
             transform_slots: Arc::new(tokio::sync::Semaphore::new(Limits::default().concurrency)),
             transforms: Limits::default(),
+            max_ranges: crate::plan::multipart::DEFAULT_MAX_RANGES,
         }
     }
 }

@@ -15,6 +15,8 @@
 //! - [`key`], [`query`], [`range`], [`validators`]: parse the request (path, query once for
 //!   every parameter reader, `Range`, conditionals); pure.
 //! - [`plan`]: RFC 9110 decision (200/206/304/412/416) from parsed request + [`meta`]; pure.
+//!   [`plan::multipart`]: several ranges (merging, limits, the multipart framing and its
+//!   length).
 //! - [`access`]: origin lock, allowed keys, signed URLs (canonical form, keys, verification,
 //!   minting links for `imgorigin sign`); pure, decided before any store call.
 //! - [`store`]: where bytes come from: [`store::LocalStore`] (system calls on the worker
@@ -28,7 +30,8 @@
 //! - [`http1`]: the HTTP/1.1 client the S3 store sends on: a connection pool per worker,
 //!   httparse for answer heads, RFC 9112 §6.3 framing, proxies, a fixed socket receive
 //!   buffer when asked; knows nothing of S3.
-//! - [`body`]: the streamed response body, with resume on store failure and abort on loss.
+//! - [`body`]: the streamed response body, with resume on store failure and abort on loss;
+//!   a multipart body chains one such stream per part (`body/multipart.rs`).
 //! - [`response`]: outcome to `http::Response`; the one error-to-status mapping.
 //! - [`transform`]: on-the-fly resize and format conversion: query parsing, JPEG header probe
 //!   and output geometry (pure), then decode (mozjpeg with DCT scaling; `image` for PNG, GIF,
@@ -48,7 +51,8 @@
 //! 1. The transport builds an `http::Request` and calls [`Origin::handle`] (Lambda:
 //!    [`Origin::handle_limited`] with the invoke mode's body budget).
 //! 2. Origin lock (`--require-header`): anything without the secret header is 403.
-//! 3. Method: GET and HEAD (OPTIONS when CORS is on, answered here), else 405.
+//! 3. Method: GET and HEAD; OPTIONS answered here (a CORS preflight when CORS is on, else
+//!    204 with `Allow`); else 405.
 //! 4. Path to key: decode once (or, after `/~/`, base64url, the spelling the deploy's
 //!    CloudFront Function uses for Function URLs), reject traversal and control bytes: 400
 //!    before any I/O. The query is read once ([`query::Query`]; 400 for a bad escape or an
@@ -65,12 +69,15 @@
 //!    ([`transform::prepare`]) and the estimated peak admitted into the memory budget (503
 //!    when it does not free in time, 422 when it never could), [`transform::Prepared::render`]
 //!    on the blocking pool, a 200 sent whole.
-//! 8. One store call: HeadObject for HEAD; for GET one lookup that may carry the range and
-//!    validators and start the read (S3: one GetObject). Every store call has a deadline
+//! 8. One store call: HeadObject for HEAD and for a GET with several ranges; for any other
+//!    GET one lookup that may carry the range and validators and start the read (S3: one
+//!    GetObject). Every store call has a deadline
 //!    (`--store-timeout`, 504); bodies have idle and stall limits ([`body`]).
 //! 9. [`plan::decide`] on the returned metadata picks the status; the store's early answer is
 //!    used only when it agrees.
-//! 10. Headers from [`response`]; the body streams the planned span with backpressure.
+//! 10. Headers from [`response`]; the body streams the planned span with backpressure, or
+//!     for several ranges ([`plan::multipart`]) each part's head and span in turn, one store
+//!     read per span pinned to the ETag.
 #![deny(missing_docs)]
 
 pub mod access;

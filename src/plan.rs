@@ -9,11 +9,14 @@
 //! 5. If-Range (§13.1.5), only for a GET with a Range; false -> ignore the Range (200)
 //!
 //! (steps 1-4 are [`preconditions`], which also checks an origin's own 304; what goes to
-//! such an origin is [`forward`]), then the Range (§14.2): GET only, one range -> 206 or 416, several -> the whole object;
+//! such an origin is [`forward`]), then the Range (§14.2): GET only, one range -> 206 or 416,
+//! several -> [`multipart`]'s plan (206 multipart/byteranges, 206, 416 or the whole object);
 //! then the transport's body budget (Lambda): a 206 is cut to its first `max_body` bytes (the
-//! Content-Range says what was sent), a 200 that cannot fit is refused.
+//! Content-Range says what was sent), a multipart 206 keeps the leading parts that fit whole
+//! (or becomes its first span, cut), a 200 that cannot fit is refused.
 
 pub mod forward;
+pub mod multipart;
 
 use crate::meta::ObjectMeta;
 use crate::range::{ByteSpan, RangeRequest, Resolved};
@@ -21,7 +24,7 @@ use crate::validators::{Conditions, EntityTag, IfRange};
 use std::time::SystemTime;
 
 /// What to answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     /// 412: If-Match or If-Unmodified-Since failed.
     PreconditionFailed,
@@ -31,6 +34,8 @@ pub enum Decision {
     Full(Option<ByteSpan>),
     /// 206 with this span.
     Partial(ByteSpan),
+    /// 206 multipart/byteranges with these spans, in this order (two or more).
+    Multipart(Vec<ByteSpan>),
     /// 416 with `Content-Range: bytes */len`.
     Unsatisfiable,
     /// A 200 whose body exceeds the transport's budget: refused rather than cut off.
@@ -38,7 +43,7 @@ pub enum Decision {
 }
 
 /// The request as planning needs it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Ask<'a> {
     /// HEAD rather than GET: ranges do not apply (§14.2 defines them for GET only).
     pub head: bool,
@@ -50,15 +55,27 @@ pub struct Ask<'a> {
     pub now: SystemTime,
     /// Most body bytes the transport can carry in one response (Lambda), if limited.
     pub max_body: Option<u64>,
+    /// Most range-specs in one `Range` before it is ignored (`--max-ranges`).
+    pub max_ranges: usize,
 }
 
 /// Decides the response for `ask` on the object described by `meta`.
 pub fn decide(ask: &Ask<'_>, meta: &ObjectMeta) -> Decision {
+    let cut = |span: ByteSpan, max: u64| ByteSpan {
+        first: span.first,
+        last: span.first + max.max(1) - 1,
+    };
     match (decide_unlimited(ask, meta), ask.max_body) {
-        (Decision::Partial(span), Some(max)) if span.len() > max => Decision::Partial(ByteSpan {
-            first: span.first,
-            last: span.first + max.max(1) - 1,
-        }),
+        (Decision::Partial(span), Some(max)) if span.len() > max => {
+            Decision::Partial(cut(span, max))
+        }
+        (Decision::Multipart(spans), Some(max)) => {
+            let part_type = multipart::part_type(meta);
+            match multipart::fitting(&spans, meta.len, Some(part_type), max) {
+                Some(fit) => Decision::Multipart(fit),
+                None => Decision::Partial(cut(spans[0], max.min(spans[0].len()))),
+            }
+        }
         (Decision::Full(Some(span)), Some(max)) if !ask.head && span.len() > max => {
             Decision::TooLarge
         }
@@ -73,16 +90,25 @@ fn decide_unlimited(ask: &Ask<'_>, meta: &ObjectMeta) -> Decision {
     }
     let whole = Decision::Full(ByteSpan::whole(meta.len));
     // Step 5 and the range itself.
-    let RangeRequest::Single(spec) = ask.range else {
-        return whole;
-    };
-    if ask.head || !if_range_holds(c.if_range.as_ref(), meta) {
+    if ask.head || ask.range == RangeRequest::None || !if_range_holds(c.if_range.as_ref(), meta) {
         return whole;
     }
-    match spec.resolve(meta.len) {
-        Resolved::Span(span) => Decision::Partial(span),
-        Resolved::Whole => whole,
-        Resolved::Unsatisfiable => Decision::Unsatisfiable,
+    match &ask.range {
+        RangeRequest::Single(spec) => match spec.resolve(meta.len) {
+            Resolved::Span(span) => Decision::Partial(span),
+            Resolved::Whole => whole,
+            Resolved::Unsatisfiable => Decision::Unsatisfiable,
+        },
+        // Parts of an encoded object would be fragments of the encoding with no header to say
+        // so (a message-level Content-Encoding would claim the multipart body is encoded).
+        RangeRequest::Multiple(_) if meta.stored.content_encoding.is_some() => whole,
+        RangeRequest::Multiple(specs) => match multipart::plan(specs, meta.len, ask.max_ranges) {
+            multipart::Multi::Parts(spans) => Decision::Multipart(spans),
+            multipart::Multi::One(span) => Decision::Partial(span),
+            multipart::Multi::Unsatisfiable => Decision::Unsatisfiable,
+            multipart::Multi::Ignore => whole,
+        },
+        RangeRequest::None => whole,
     }
 }
 

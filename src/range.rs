@@ -1,5 +1,5 @@
 //! The `Range` request header (RFC 9110 §14.2) reduced to what an origin acts on: no range, one
-//! range, or several (which we answer with the whole object, as §14.2 allows).
+//! range, or several (planned in [`crate::plan::multipart`]).
 //!
 //! Syntax comes from `http-range-header`, which follows RFC 9110; resolving a range against an
 //! object length is ours, so that the zero-length and suffix rules sit in one table.
@@ -20,15 +20,15 @@ pub enum RangeSpec {
 }
 
 /// What the `Range` header asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RangeRequest {
     /// No header, a repeated header, or one we must ignore (unparsable, another unit,
     /// invalid per §14.1.1).
     None,
     /// Exactly one range-spec.
     Single(RangeSpec),
-    /// Several range-specs: served as a full 200.
-    Multiple,
+    /// Several range-specs, in the order sent.
+    Multiple(Vec<RangeSpec>),
 }
 
 /// An inclusive byte span `first..=last` of an object; never empty.
@@ -131,21 +131,24 @@ impl RangeRequest {
         let Ok(text) = value.to_str() else {
             return RangeRequest::None;
         };
+        let spec = |range: &SyntacticallyCorrectRange| match *range {
+            SyntacticallyCorrectRange::Indexed(first, last) => RangeSpec::FromTo(first, last),
+            SyntacticallyCorrectRange::FromStart(first) => RangeSpec::From(first),
+            SyntacticallyCorrectRange::FromLast(n) => RangeSpec::Suffix(n),
+        };
         match http_range_header::parse_range_header(text).map(|p| p.into_ranges()) {
-            Ok(ranges) if ranges.len() == 1 => RangeRequest::Single(match ranges[0] {
-                SyntacticallyCorrectRange::Indexed(first, last) => RangeSpec::FromTo(first, last),
-                SyntacticallyCorrectRange::FromStart(first) => RangeSpec::From(first),
-                SyntacticallyCorrectRange::FromLast(n) => RangeSpec::Suffix(n),
-            }),
-            Ok(ranges) if ranges.len() > 1 => RangeRequest::Multiple,
+            Ok(ranges) if ranges.len() == 1 => RangeRequest::Single(spec(&ranges[0])),
+            Ok(ranges) if ranges.len() > 1 => {
+                RangeRequest::Multiple(ranges.iter().map(spec).collect())
+            }
             _ => RangeRequest::None,
         }
     }
 
     /// The single range, if there is exactly one.
-    pub fn single(self) -> Option<RangeSpec> {
+    pub fn single(&self) -> Option<RangeSpec> {
         match self {
-            RangeRequest::Single(spec) => Some(spec),
+            RangeRequest::Single(spec) => Some(*spec),
             _ => None,
         }
     }
@@ -205,16 +208,28 @@ mod tests {
             (&["bytes=9500-"], Single(RangeSpec::From(9500))),
             (&["bytes=-500"], Single(RangeSpec::Suffix(500))),
             (&["Bytes=0-1"], Single(RangeSpec::FromTo(0, 1))), // unit is case-insensitive
-            (&["bytes=0-0,-1"], Multiple),
-            (&["bytes=5-1"], None), // invalid: reversed
-            (&["bytes=abc"], None), // unparsable
-            (&["items=0-1"], None), // other unit
+            (
+                &["bytes=0-0,-1"],
+                Multiple(vec![RangeSpec::FromTo(0, 0), RangeSpec::Suffix(1)]),
+            ),
+            (
+                &["bytes=500-600, 0-9,-5"],
+                Multiple(vec![
+                    RangeSpec::FromTo(500, 600),
+                    RangeSpec::FromTo(0, 9),
+                    RangeSpec::Suffix(5),
+                ]),
+            ),
+            (&["bytes=0-1,5-3"], None), // one invalid spec invalidates the header (§14.1.1)
+            (&["bytes=5-1"], None),     // invalid: reversed
+            (&["bytes=abc"], None),     // unparsable
+            (&["items=0-1"], None),     // other unit
             (&["bytes="], None),
             (&["bytes=0-1", "bytes=2-3"], None), // repeated header line
             (&[], None),
         ];
         for (values, want) in cases {
-            assert_eq!(parse(values), *want, "{values:?}");
+            assert_eq!(&parse(values), want, "{values:?}");
         }
     }
 

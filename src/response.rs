@@ -81,12 +81,7 @@ pub fn error(err: &RequestError, config: &Config) -> Response<ObjectBody> {
             h.insert(RETRY_AFTER, HeaderValue::from_static("1"));
         }
         StatusCode::METHOD_NOT_ALLOWED => {
-            let allow = if config.cors.enabled() {
-                "GET, HEAD, OPTIONS"
-            } else {
-                "GET, HEAD"
-            };
-            h.insert(ALLOW, HeaderValue::from_static(allow));
+            h.insert(ALLOW, HeaderValue::from_static(ALLOWED));
         }
         _ => {}
     }
@@ -272,6 +267,38 @@ pub fn object(
     response
         .headers_mut()
         .insert(CONTENT_LENGTH, HeaderValue::from(length));
+    response
+}
+
+/// The methods every resource allows.
+const ALLOWED: &str = "GET, HEAD, OPTIONS";
+
+/// An OPTIONS that is not a CORS preflight (RFC 9110 §9.3.7): what the resource allows.
+pub fn options() -> Response<ObjectBody> {
+    let mut response = Response::new(ObjectBody::empty());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    let h = response.headers_mut();
+    h.insert(ALLOW, HeaderValue::from_static(ALLOWED));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Headers of a 206 multipart/byteranges (RFC 9110 §14.6): the object's own (validators,
+/// caching), with the multipart type and the framed length computed before the first byte.
+pub fn multipart(
+    meta: &ObjectMeta,
+    content_type: &str,
+    content_length: u64,
+    config: &Config,
+    body: ObjectBody,
+) -> Response<ObjectBody> {
+    let mut response = object(meta, None, config, body);
+    *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+    let h = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(content_type) {
+        h.insert(CONTENT_TYPE, value);
+    }
+    h.insert(CONTENT_LENGTH, HeaderValue::from(content_length));
     response
 }
 

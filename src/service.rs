@@ -8,7 +8,7 @@ use crate::body::{ObjectBody, Source};
 use crate::config::Config;
 use crate::key::object_key;
 use crate::meta::ObjectMeta;
-use crate::plan::{decide, Ask, Decision};
+use crate::plan::{decide, multipart, Ask, Decision};
 use crate::query::Query;
 use crate::range::{ByteSpan, RangeRequest};
 use crate::response::{self, RequestError};
@@ -86,7 +86,7 @@ impl Origin {
         let head = match parts.method {
             Method::GET => false,
             Method::HEAD => true,
-            Method::OPTIONS if self.config.cors.enabled() => return self.preflight(parts),
+            Method::OPTIONS => return self.options(parts),
             _ => return Err(RequestError::MethodNotAllowed),
         };
         let key = object_key(parts.uri.path(), &self.config.prefix)?;
@@ -128,6 +128,7 @@ impl Origin {
             },
             now,
             max_body,
+            max_ranges: self.config.max_ranges,
         };
         let (meta, prefetched) = match self.fetch(key.as_str(), &ask).await? {
             Fetched::Object { meta, body } => (meta, body),
@@ -161,6 +162,9 @@ impl Origin {
             Decision::TooLarge => return Err(RequestError::TooLarge(meta.len)),
             Decision::Full(span) => (span, None),
             Decision::Partial(span) => (Some(span), Some(span)),
+            Decision::Multipart(spans) => {
+                return Ok(self.multipart(rid, key.as_str(), &meta, &spans))
+            }
         };
         let body = match span {
             Some(span) if !head => {
@@ -172,10 +176,11 @@ impl Origin {
         Ok(response::object(&meta, partial, &self.config, body))
     }
 
-    /// The one store call of a request: HeadObject-like for HEAD, a lookup that may start the
-    /// read for GET.
+    /// The one store call of a request: HeadObject-like for HEAD and for a GET with several
+    /// ranges (its spans are read once planned, [`Origin::multipart`]), a lookup that may
+    /// start the read for any other GET.
     async fn fetch(&self, key: &str, ask: &Ask<'_>) -> Result<Fetched, RequestError> {
-        if ask.head {
+        if ask.head || matches!(ask.range, RangeRequest::Multiple(_)) {
             let meta = self.store.head(key).await?;
             return Ok(Fetched::Object { meta, body: None });
         }
@@ -211,10 +216,43 @@ impl Origin {
         Ok(ObjectBody::stream(source, span, chunks, self.config.resume))
     }
 
-    fn preflight(
+    /// A 206 multipart/byteranges of `spans`: framing laid out (and so Content-Length known)
+    /// before the first byte; each span read in turn, every read pinned to `meta`'s ETag.
+    fn multipart(
         &self,
-        parts: &http::request::Parts,
-    ) -> Result<Response<ObjectBody>, RequestError> {
+        rid: u64,
+        key: &str,
+        meta: &ObjectMeta,
+        spans: &[ByteSpan],
+    ) -> Response<ObjectBody> {
+        let boundary = multipart::boundary();
+        let part_type = multipart::part_type(meta);
+        let layout = multipart::layout(spans, meta.len, Some(part_type), &boundary);
+        let source = Source {
+            store: self.store.clone(),
+            key: Arc::from(key),
+            etag: meta.etag.clone(),
+            request_id: rid,
+        };
+        let multipart::Layout {
+            content_type,
+            parts,
+            tail,
+            content_length,
+        } = layout;
+        let body = ObjectBody::multipart(source, parts, tail, self.config.resume);
+        response::multipart(meta, &content_type, content_length, &self.config, body)
+    }
+
+    /// A CORS preflight (Origin and Access-Control-Request-Method, Fetch standard) when CORS
+    /// is on; any other OPTIONS asks what the resource allows (RFC 9110 §9.3.7): 204 and Allow.
+    fn options(&self, parts: &http::request::Parts) -> Result<Response<ObjectBody>, RequestError> {
+        let h = &parts.headers;
+        let preflight = h.contains_key(http::header::ORIGIN)
+            && h.contains_key(http::header::ACCESS_CONTROL_REQUEST_METHOD);
+        if !(preflight && self.config.cors.enabled()) {
+            return Ok(response::options());
+        }
         let headers = self
             .config
             .cors

@@ -126,6 +126,13 @@ async fn run_suite(name: &str, target: &Target, s3: bool) -> (usize, usize) {
             }
         }
         match &got.body {
+            Ok(body) if !c.parts.is_empty() => {
+                problems.extend(multipart_problems(
+                    got.header("content-type"),
+                    body,
+                    &c.parts,
+                ));
+            }
             Ok(body) if sha256(body) == sha256(&c.body) => {}
             Ok(body) => problems.push(format!(
                 "body: {} bytes, sha256 differs from {} expected",
@@ -149,6 +156,65 @@ async fn run_suite(name: &str, target: &Target, s3: bool) -> (usize, usize) {
         failures.join("\n")
     );
     (list.len(), list.len())
+}
+
+/// What is wrong with a multipart/byteranges answer (RFC 9110 §14.6, RFC 2046 §5.1.1),
+/// read the way range readers do: each part's Content-Range gives its length, the boundary
+/// must follow it, and the closing delimiter must end the body.
+fn multipart_problems(
+    content_type: Option<&str>,
+    body: &[u8],
+    want: &[(String, Vec<u8>)],
+) -> Vec<String> {
+    let Some(boundary) =
+        content_type.and_then(|t| t.strip_prefix("multipart/byteranges; boundary="))
+    else {
+        return vec![format!(
+            "content-type {content_type:?} is not multipart/byteranges"
+        )];
+    };
+    if boundary.len() < 32 {
+        return vec![format!("boundary {boundary:?} is short")];
+    }
+    let mut rest = body;
+    let mut problems = Vec::new();
+    for (i, (range, bytes)) in want.iter().enumerate() {
+        let lead = match i {
+            0 => format!("--{boundary}\r\n"),
+            _ => format!("\r\n--{boundary}\r\n"),
+        };
+        let Some(after) = rest.strip_prefix(lead.as_bytes()) else {
+            return vec![format!("part {i}: no delimiter")];
+        };
+        let Some(end) = after.windows(4).position(|w| w == b"\r\n\r\n") else {
+            return vec![format!("part {i}: no end of headers")];
+        };
+        let head = String::from_utf8_lossy(&after[..end]).to_lowercase();
+        let fields: Vec<&str> = head.split("\r\n").collect();
+        if !fields.contains(&format!("content-range: {range}").as_str()) {
+            problems.push(format!(
+                "part {i}: headers {fields:?}, want content-range {range}"
+            ));
+        }
+        if !fields.contains(&"content-type: image/jpeg") {
+            problems.push(format!(
+                "part {i}: headers {fields:?} lack the object's type"
+            ));
+        }
+        let data = &after[end + 4..];
+        if data.len() < bytes.len() || sha256(&data[..bytes.len()]) != sha256(bytes) {
+            problems.push(format!("part {i}: bytes differ"));
+            return problems;
+        }
+        rest = &data[bytes.len()..];
+    }
+    if rest != format!("\r\n--{boundary}--\r\n").as_bytes() {
+        problems.push(format!(
+            "{} bytes after the last part are not the closing delimiter",
+            rest.len()
+        ));
+    }
+    problems
 }
 
 /// AWS Function URLs deliver repeated request headers joined with commas (payload format

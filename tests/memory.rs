@@ -4,6 +4,8 @@
 //!   by less than 16 MiB, and both stay under 64 MiB;
 //! - a 256 MiB object through the S3 store (s3s-fs) arrives with the exact hash, within the
 //!   same bound, and slow clients hold back the S3 read instead of filling memory;
+//! - 8 clients asking 64 ranges each of a 190 MiB S3 object get 206 multipart answers within
+//!   the same bound;
 //! - killing the S3 server mid-stream gives the client the complete correct bytes (resumed
 //!   after a restart) or an aborted transfer whose bytes are a correct prefix, never a clean
 //!   short body.
@@ -103,6 +105,43 @@ async fn s3_large_object_exact_bytes_in_bounded_memory() {
         slow < LIMIT_KIB,
         "slow clients made the server buffer: {slow} KiB"
     );
+}
+
+// 64 ranges spread over a 190 MiB object through S3, 8 clients at once: each answer is a
+// 206 multipart/byteranges of 64 parts with an exact Content-Length, the spans read one after
+// another, and the server's peak RSS stays within the same bound.
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_multirange_64_spans_in_bounded_memory() {
+    let (backend, _) = s3_with_large_object(190 * MIB).await;
+    let server = Imgorigin::start(&backend.serve_args());
+    let step = 190 * MIB / 64;
+    let spans: Vec<String> = (0..64)
+        .map(|i| format!("{}-{}", i * step, i * step + 16_383))
+        .collect();
+    let range = format!("bytes={}", spans.join(","));
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (addr, range) = (server.addr, range.clone());
+        tasks.push(tokio::spawn(async move {
+            common::fetch(addr, "GET", "/large.bin", &[("range", range.as_str())]).await
+        }));
+    }
+    for t in tasks {
+        let got = t.await.expect("join");
+        assert_eq!(got.status.as_u16(), 206);
+        let body = got.body.as_ref().expect("a complete body");
+        assert_eq!(
+            got.header("content-length"),
+            Some(body.len().to_string().as_str())
+        );
+        let parts = String::from_utf8_lossy(body)
+            .matches("content-range: bytes ")
+            .count();
+        assert_eq!(parts, 64);
+    }
+    let rss = server.peak_rss_kib();
+    println!("peak RSS, 8 clients asking 64 ranges of a 190 MiB S3 object: {rss} KiB");
+    assert!(rss < LIMIT_KIB, "peak RSS {rss} KiB");
 }
 
 /// Starts a 256 MiB GET at 64 MiB/s, and calls `disrupt` once 24 MiB have arrived.

@@ -1,7 +1,8 @@
 //! Cost: one S3 request per GET or HEAD in the common case (full, ranged, revalidated, HEAD,
 //! missing), counted by a proxy between imgorigin and a real S3-protocol server (s3s-fs); the
-//! If-Range fallback costs two. The SDK client is reused across requests (one connection
-//! serves them all).
+//! If-Range fallback costs two; several ranges cost a HeadObject plus one GetObject per span
+//! left after merging. The SDK client is reused across requests (one connection serves them
+//! all).
 
 mod common;
 
@@ -49,6 +50,28 @@ async fn one_s3_request_per_client_request() {
             2,
         ),
         ("GET", "/missing.jpg", vec![], 404, 1),
+        // Three spans (the first two merge: under 5 KiB apart), then one merged span.
+        (
+            "GET",
+            "/a.jpg",
+            vec![("range", "bytes=0-99,1000-1099,100000-100099,200000-200099")],
+            206,
+            4,
+        ),
+        (
+            "GET",
+            "/a.jpg",
+            vec![("range", "bytes=0-99,200-299")],
+            206,
+            2,
+        ),
+        (
+            "GET",
+            "/a.jpg",
+            vec![("range", "bytes=0-99,10-109,20-119")],
+            200,
+            2,
+        ),
     ];
     for (method, path, headers, status, trips) in cases {
         let before = proxy.requests();

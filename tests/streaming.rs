@@ -163,7 +163,7 @@ async fn head_and_not_modified_read_no_bytes() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn without_cors_options_is_not_allowed() {
+async fn without_cors_options_gets_allow_and_no_grant() {
     let (store, _) = store_with_object();
     let addr = start(store).await;
     let got = fetch(
@@ -173,7 +173,7 @@ async fn without_cors_options_is_not_allowed() {
         &[("origin", "https://a.example")],
     )
     .await;
-    assert_eq!(got.status, 405);
-    assert_eq!(got.header("allow"), Some("GET, HEAD"));
+    assert_eq!(got.status, 204);
+    assert_eq!(got.header("allow"), Some("GET, HEAD, OPTIONS"));
     assert_eq!(got.header("access-control-allow-origin"), None);
 }

@@ -250,7 +250,8 @@ def run(args) -> int:
     finally:
         for svc in reversed(list(services.values())):
             svc.stop()
-    return write_results(args, timing, [{"id": s.id, "title": s.title, "kind": s.kind} for s in scenarios],
+    return write_results(args, timing, [{"id": s.id, "title": s.title, "kind": s.kind, "peer_ungated": s.peer_ungated}
+                                          for s in scenarios],
                          rows, peer_notes)
 
 

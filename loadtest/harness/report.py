@@ -60,6 +60,7 @@ def verdicts(rows: list, scenarios: list, ratio_rows: list, limits: dict) -> lis
     """Each threshold of the issue, per scenario: (ok, what, measured, limit, gates exit code)."""
     ours = [r for r in rows if r["target"].startswith("imgorigin") or r["target"] in ("lambda", "target")]
     kinds = {s["id"]: s["kind"] for s in scenarios}
+    ungated = {s["id"] for s in scenarios if s.get("peer_ungated")}
     out = []
     for r in ours:
         out.append((r["errors"] <= limits["max_errors"], f"{r['scenario']} {r['target']}: errors",
@@ -78,7 +79,8 @@ def verdicts(rows: list, scenarios: list, ratio_rows: list, limits: dict) -> lis
             if q["ours"] == "imgorigin" and q["peer"] == "nginx-proxy" and q["throughput"] is not None:
                 out.append((q["throughput"] >= limits["min_proxy_ratio"],
                             f"{q['scenario']}: throughput / nginx-proxy", q["throughput"],
-                            limits["min_proxy_ratio"], limits["gate_ratios"]))
+                            limits["min_proxy_ratio"],
+                            limits["gate_ratios"] and q["scenario"] not in ungated))
             if q["ours"] == "imgorigin" and q["peer"] == "sharp" and q["throughput"] is not None:
                 out.append((q["throughput"] >= limits["min_sharp_ratio"],
                             f"{q['scenario']}: thumbs/s / sharp server", q["throughput"],
@@ -153,10 +155,12 @@ def markdown(meta: dict, scenarios: list, rows: list, ratio_rows: list, checks: 
             lines.append(f"| {r['scenario']} | {r['target']} | {r['requests']} | {r.get('busy', 0)} "
                          f"| {r['errors']} | {fmt(r.get('base_rss_mib'))} | {fmt(r['server_rss_mib'])} "
                          f"| {fmt(r['rss_limit_mib'])} |")
-    lines += ["", "Scenarios: " + "; ".join(f"{k}: {v}" for k, v in titles.items()) + ".", "",
-              "Thresholds:", ""]
+    lines += ["", "Scenarios: " + "; ".join(f"{k}: {v}" for k, v in titles.items()) + "."]
+    lines += [f"Throughput against the nginx proxy reported, not gated, for {s['id']}: {s['peer_ungated']}."
+              for s in scenarios if s.get("peer_ungated")]
+    lines += ["", "Thresholds:", ""]
     for ok, what, got, limit, gates in checks:
-        verdict = "PASS" if ok else ("FAIL" if gates else "MISS (reported, not gated in --quick)")
+        verdict = "PASS" if ok else ("FAIL" if gates else "MISS (reported, not gated)")
         lines.append(f"- {verdict} {what}: {fmt(got, 2)} (limit {fmt(limit, 2)})")
     failed = sum(1 for c in checks if not c[0])
     gating = sum(1 for c in checks if not c[0] and c[4])

@@ -77,6 +77,14 @@ class Thresholds(unittest.TestCase):
         self.assertFalse(v["large imgorigin-root: p99 ms (<= factor x p50)"][0])
         self.assertNotIn("large nginx-proxy: p99 ms (<= factor x p50)", v)
 
+    def test_a_scenario_can_report_its_proxy_ratio_without_gating(self):
+        scen = [{**SCEN[0], "peer_ungated": "the peer's backend does it itself"}, SCEN[1]]
+        rows = self.rows(ours_rps=100.0)
+        v = {c[1]: c for c in report.verdicts(rows, scen, report.ratios(rows, scen), LIMITS)}
+        miss = v["small: throughput / nginx-proxy"]
+        self.assertEqual((miss[0], miss[4]), (False, False))
+        self.assertTrue(v["large: throughput / nginx-proxy"][4])
+
     def test_quick_mode_reports_ratios_without_gating(self):
         v = self.verdicts(self.rows(ours_rps=100.0), gate_ratios=False)
         miss = v["small: throughput / nginx-proxy"]
@@ -211,6 +219,13 @@ class Ranges(unittest.TestCase):
                 if w:
                     prev = r["video"][w - 1]
                     self.assertEqual([a for a, _ in wave], [a + (1 << 20) for a, _ in prev])
+            self.assertEqual(len(r["multirange"]), t.waves)
+            for wave in r["multirange"]:
+                self.assertEqual(len(wave), 16)
+                for request in wave:
+                    self.assertEqual(len(request), 8)
+                    self.assertTrue(all(b < size and b - a + 1 == 16 << 10 for a, b in request))
+                    self.assertTrue(all(n[0] - p[1] > 5 << 10 for p, n in zip(request, request[1:])))
 
     def test_ranges_are_the_same_for_every_target_of_a_run(self):
         self.assertEqual(draw_ranges(FULL), draw_ranges(FULL))

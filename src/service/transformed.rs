@@ -50,6 +50,7 @@ impl Origin {
             range: RangeRequest::None, // outputs are always sent whole
             now: t.now,
             max_body: None,
+            max_ranges: 0,
         };
         let mut meta = ObjectMeta {
             len: 0,

@@ -328,12 +328,24 @@ fn object_meta(headers: &HeaderMap, len: u64) -> Result<ObjectMeta, StoreError> 
     meta.content_type = own("content-type");
     meta.cache_control = own("cache-control");
     meta.stored = StoredHeaders {
-        content_encoding: own("content-encoding"),
+        content_encoding: header(headers, "content-encoding").and_then(stored_encoding),
         content_disposition: own("content-disposition"),
         content_language: own("content-language"),
         expires: own("expires"),
     };
     Ok(meta)
+}
+
+/// The object's Content-Encoding without `aws-chunked`, an upload framing that S3 does not
+/// store or return but that some S3-compatible servers keep (s3s-fs; Ceph RGW before its
+/// fix, ceph/ceph#65219): sent on, it would make clients decode bytes that are not encoded.
+fn stored_encoding(value: &str) -> Option<String> {
+    let kept: Vec<&str> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty() && !c.eq_ignore_ascii_case("aws-chunked"))
+        .collect();
+    (!kept.is_empty()).then(|| kept.join(", "))
 }
 
 /// `bytes first-last/len`.

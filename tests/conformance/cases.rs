@@ -16,8 +16,10 @@ pub struct Case {
     pub status: u16,
     /// `Some(v)`: header equals v; `None`: header absent.
     pub expect_headers: Vec<(&'static str, Option<String>)>,
-    /// Expected body bytes (compared by hash).
+    /// Expected body bytes (compared by hash), unless `parts` is not empty.
     pub body: Vec<u8>,
+    /// A 206 multipart/byteranges: each part's Content-Range and bytes, in order.
+    pub parts: Vec<(String, Vec<u8>)>,
 }
 
 pub fn case(name: &str, method: &'static str, path: &str, status: u16, body: &[u8]) -> Case {
@@ -29,6 +31,7 @@ pub fn case(name: &str, method: &'static str, path: &str, status: u16, body: &[u
         status,
         expect_headers: Vec::new(),
         body: body.to_vec(),
+        parts: Vec::new(),
     }
 }
 
@@ -45,6 +48,16 @@ impl Case {
 
     pub fn absent(mut self, name: &'static str) -> Case {
         self.expect_headers.push((name, None));
+        self
+    }
+
+    /// Expects a multipart/byteranges body with these inclusive spans of `object`, in order.
+    pub fn parts(mut self, object: &[u8], spans: &[(usize, usize)]) -> Case {
+        let len = object.len();
+        self.parts = spans
+            .iter()
+            .map(|&(a, b)| (format!("bytes {a}-{b}/{len}"), object[a..=b].to_vec()))
+            .collect();
         self
     }
 }
@@ -137,7 +150,8 @@ pub fn cases(seen: &Seen) -> Vec<Case> {
         full("unparsable range ignored").with("range", "bytes=abc"),
         full("reversed range ignored").with("range", "bytes=9-5"),
         full("other range unit ignored").with("range", "items=0-5"),
-        full("several ranges: whole object").with("range", "bytes=0-0,10-19"),
+        full("several ranges with one invalid: all ignored (§14.1.1)")
+            .with("range", "bytes=0-0,19-10"),
         not_modified("If-None-Match current -> 304").with("if-none-match", &etag),
         not_modified("If-None-Match weak comparison -> 304").with("if-none-match", &weak),
         not_modified("If-None-Match list -> 304")
@@ -188,6 +202,7 @@ pub fn cases(seen: &Seen) -> Vec<Case> {
             .with("range", format!("bytes={len}-"))
             .with("if-range", "\"nope\""),
     ];
+    v.extend(multi_range_cases(photo, &etag, &lm));
     v.extend(other_objects());
     v.extend(errors_and_cors());
     v.extend(special_key_cases());
@@ -359,6 +374,17 @@ fn errors_and_cors() -> Vec<Case> {
         .absent("access-control-allow-origin"),
     );
     v.push(
+        case(
+            "OPTIONS without a preflight: 204 with Allow (RFC 9110 §9.3.7)",
+            "OPTIONS",
+            "/photo.jpg",
+            204,
+            b"",
+        )
+        .expect("allow", "GET, HEAD, OPTIONS")
+        .absent("access-control-allow-origin"),
+    );
+    v.push(
         case("CORS preflight", "OPTIONS", "/photo.jpg", 204, b"")
             .with("origin", ORIGIN)
             .with("access-control-request-method", "GET")
@@ -378,4 +404,110 @@ fn errors_and_cors() -> Vec<Case> {
         .with("access-control-request-method", "PUT"),
     );
     v
+}
+
+/// Several ranges in one header (RFC 9110 §14.2, §14.6, §15.3.7.2, §17.15).
+fn multi_range_cases(photo: &[u8], etag: &str, lm: &str) -> Vec<Case> {
+    let len = photo.len();
+    let p = "/photo.jpg";
+    let multi = |name: &str, range: &str, spans: &[(usize, usize)]| {
+        case(name, "GET", p, 206, b"")
+            .with("range", range)
+            .expect("etag", etag)
+            .expect("accept-ranges", "bytes")
+            .absent("content-range")
+            .parts(photo, spans)
+    };
+    let single = |name: &str, range: &str, a: usize, b: usize| {
+        case(name, "GET", p, 206, &photo[a..=b])
+            .with("range", range)
+            .expect("content-range", format!("bytes {a}-{b}/{len}"))
+            .expect("content-type", "image/jpeg")
+    };
+    let whole = |name: &str, range: &str| {
+        case(name, "GET", p, 200, photo)
+            .with("range", range)
+            .absent("content-range")
+            .expect("content-length", len.to_string())
+    };
+    let many: Vec<String> = (0..65).map(|i| format!("{0}-{0}", i * 3000)).collect();
+    vec![
+        multi(
+            "two disjoint ranges: multipart",
+            "bytes=0-99,100000-100099",
+            &[(0, 99), (100_000, 100_099)],
+        ),
+        multi(
+            "descending: parts in the order asked",
+            "bytes=100000-100099,0-99",
+            &[(100_000, 100_099), (0, 99)],
+        ),
+        multi(
+            "suffix and first bytes",
+            "bytes=-100,0-99",
+            &[(len - 100, len - 1), (0, 99)],
+        ),
+        multi(
+            "three parts, one clamped",
+            "bytes=0-9,50000-50009,200000-999999",
+            &[(0, 9), (50_000, 50_009), (200_000, len - 1)],
+        ),
+        single(
+            "overlapping ranges coalesced into one 206",
+            "bytes=0-999,500-1499",
+            0,
+            1499,
+        ),
+        single("adjacent ranges coalesced", "bytes=0-99,100-199", 0, 199),
+        single(
+            "ranges under 5 KiB apart coalesced",
+            "bytes=0-99,4000-4099",
+            0,
+            4099,
+        ),
+        single(
+            "one satisfiable range left: a plain 206",
+            "bytes=0-99,999999999-",
+            0,
+            99,
+        ),
+        case("no satisfiable range -> 416", "GET", p, 416, b"")
+            .with("range", "bytes=999999-,9999999-99999999")
+            .expect("content-range", format!("bytes */{len}")),
+        whole(
+            "more than 64 ranges: the whole object",
+            &format!("bytes={}", many.join(",")),
+        ),
+        whole(
+            "three overlapping ranges: the whole object (§17.15)",
+            "bytes=0-99,10-109,20-119",
+        ),
+        multi(
+            "If-Range matching: multipart",
+            "bytes=0-99,100000-100099",
+            &[(0, 99), (100_000, 100_099)],
+        )
+        .with("if-range", etag),
+        whole(
+            "If-Range stale: the whole object",
+            "bytes=0-99,100000-100099",
+        )
+        .with("if-range", "\"stale\""),
+        multi(
+            "If-Range date matching: multipart",
+            "bytes=0-99,100000-100099",
+            &[(0, 99), (100_000, 100_099)],
+        )
+        .with("if-range", lm),
+        case(
+            "HEAD with several ranges: GET's 200 headers",
+            "HEAD",
+            p,
+            200,
+            b"",
+        )
+        .with("range", "bytes=0-99,100000-100099")
+        .expect("content-length", len.to_string())
+        .absent("content-range"),
+    ]
 }

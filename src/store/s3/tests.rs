@@ -67,6 +67,23 @@ fn content_range_parsing() {
 }
 
 // S3's URI encoding of a key: unreserved characters and `/` stay, every other byte is %XX.
+// S3 consumes `aws-chunked` (an upload framing) and never returns it; servers that keep it
+// must not make clients decode plain bytes (ceph/ceph#65219).
+#[test]
+fn aws_chunked_is_not_a_stored_encoding() {
+    let cases = [
+        ("aws-chunked", None),
+        ("AWS-Chunked", None),
+        ("aws-chunked, gzip", Some("gzip")),
+        ("gzip,aws-chunked", Some("gzip")),
+        ("gzip", Some("gzip")),
+        (" , ", None),
+    ];
+    for (value, want) in cases {
+        assert_eq!(stored_encoding(value).as_deref(), want, "{value:?}");
+    }
+}
+
 #[test]
 fn key_encoding() {
     let cases = [
