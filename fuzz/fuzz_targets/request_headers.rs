@@ -79,7 +79,7 @@ fuzz_target!(|data: &[u8]| {
 
     let range = RangeRequest::from_headers(&headers);
     let conditions = Conditions::from_headers(&headers);
-    if let RangeRequest::Single(spec) = range {
+    if let RangeRequest::Single(spec) = range.clone() {
         if let RangeSpec::FromTo(first, last) = spec {
             assert!(first <= last, "{spec:?}");
         }
@@ -116,9 +116,10 @@ fuzz_target!(|data: &[u8]| {
         let ask = Ask {
             head,
             conditions: &conditions,
-            range,
+            range: range.clone(),
             now: SystemTime::now(),
             max_body,
+            max_ranges: plan::multipart::DEFAULT_MAX_RANGES,
         };
         match plan::decide(&ask, &meta) {
             Decision::Partial(span) => {
@@ -135,6 +136,31 @@ fuzz_target!(|data: &[u8]| {
                 );
             }
             Decision::Full(None) => assert_eq!(len, 0),
+            // Several ranges: two or more parts inside the object, apart by more than the
+            // merging gap, and within the body budget once framed.
+            Decision::Multipart(spans) => {
+                assert!(!head && spans.len() >= 2, "{ask:?}: {spans:?}");
+                for (i, a) in spans.iter().enumerate() {
+                    assert!(within(*a, len), "{ask:?} on {len}: {a:?}");
+                    for b in &spans[i + 1..] {
+                        let gap = plan::multipart::COALESCE_GAP;
+                        assert!(
+                            a.last + gap < b.first || b.last + gap < a.first,
+                            "{spans:?}"
+                        );
+                    }
+                }
+                if let Some(max) = max_body {
+                    let boundary = "x".repeat(plan::multipart::BOUNDARY_LEN);
+                    let layout = plan::multipart::layout(
+                        &spans,
+                        len,
+                        Some(plan::multipart::part_type(&meta)),
+                        &boundary,
+                    );
+                    assert!(layout.content_length <= max, "{ask:?}: {spans:?}");
+                }
+            }
             _ => {}
         }
     }
