@@ -74,7 +74,8 @@ fn samples(args: &SamplesArgs) -> anyhow::Result<()> {
 }
 
 async fn lambda(args: LambdaArgs, started: std::time::Instant) -> anyhow::Result<()> {
-    let config = args.pipeline.config(&args.store.prefix)?;
+    let mut config = args.pipeline.config(&args.store.prefix)?;
+    config.max_ranges = args.invoke_mode.max_ranges(config.max_ranges);
     let store = args.store.open(&config).await?;
     let api =
         std::env::var("AWS_LAMBDA_RUNTIME_API").context("AWS_LAMBDA_RUNTIME_API is not set")?;

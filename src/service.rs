@@ -122,9 +122,13 @@ impl Origin {
         let ask = Ask {
             head,
             conditions: &conditions,
-            range: match head {
-                true => RangeRequest::None,
-                false => RangeRequest::from_headers(&parts.headers),
+            range: match RangeRequest::from_headers(&parts.headers) {
+                _ if head => RangeRequest::None,
+                // Ignored before any store call (the plan's rule 1 too): one lookup, not two.
+                RangeRequest::Multiple(specs) if specs.len() > self.config.max_ranges => {
+                    RangeRequest::None
+                }
+                range => range,
             },
             now,
             max_body,

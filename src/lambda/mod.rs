@@ -53,6 +53,19 @@ impl InvokeMode {
             InvokeMode::Buffered => BUFFERED_MAX_BODY,
         }
     }
+
+    /// Range-specs one request may hold in this mode (`configured`: `--max-ranges`). A
+    /// streamed answer reaches CloudFront chunked, and to a Range answered chunked CloudFront
+    /// "returns the entire object to the viewer instead of the requested range" (Developer
+    /// Guide, RangeGETs): what it would do with a multipart body there is not documented, and
+    /// such a body must never be taken for the object. So in stream mode several ranges get
+    /// the whole object (200), which CloudFront caches and then serves ranges from.
+    pub fn max_ranges(self, configured: usize) -> usize {
+        match self {
+            InvokeMode::Stream => 1,
+            InvokeMode::Buffered => configured,
+        }
+    }
 }
 
 /// Why the runtime stopped.
