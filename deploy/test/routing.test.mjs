@@ -236,13 +236,23 @@ test('CORS preflight: allowed origins and methods get 204, the rest 403', async 
     [listed, ask('https://viewer.example,https://maps.example.org')],
     ['*', ask('https://viewer.example', 'PUT')],
     [listed, ask('https://viewer.example', 'POST')],
-    ['*', { 'access-control-request-method': 'GET' }],
-    ['*', { origin: 'https://viewer.example' }],
   ];
   for (const [cors, headers] of refused) {
     const got = await preflight(cors, headers);
     assert.equal(got.statusCode, 403, `${cors} ${JSON.stringify(headers)}`);
     assert.equal(header(got, 'cache-control'), 'no-store');
+  }
+});
+
+// An OPTIONS without Origin or Access-Control-Request-Method is no preflight: it asks what the
+// resource allows (RFC 9110 §9.3.7), and gets what the origin answers (src/service.rs).
+test('OPTIONS that is not a preflight: 204 with Allow', async () => {
+  for (const headers of [{}, { 'access-control-request-method': 'GET' }, { origin: 'https://viewer.example' }]) {
+    const got = await preflight('https://viewer.example', headers);
+    assert.equal(got.statusCode, 204, JSON.stringify(headers));
+    assert.equal(header(got, 'allow'), 'GET, HEAD, OPTIONS');
+    assert.equal(header(got, 'cache-control'), 'no-store');
+    assert.equal(header(got, 'access-control-allow-origin'), undefined);
   }
 });
 
