@@ -1,17 +1,13 @@
 //! Multipart/byteranges answers read by another implementation, Python's `email` package
-//! (tests/multipart_parse.py), on `serve` and on the Lambda function in buffered mode, whose
-//! 4 MiB budget keeps the leading parts that fit whole. The shared table in conformance.rs
-//! checks the same answers byte by byte on every store and in stream mode.
+//! (tests/multipart_parse.py), on `serve`. The shared table in conformance.rs checks the same
+//! answers byte by byte on every store (the Lambda function answers several ranges whole).
 
 mod common;
 
-use common::lambda_watch::{LambdaWatch, LAMBDA_URL_PREFIX};
-use common::procs::{Kind, BUCKET};
+use common::procs::Kind;
 use common::{fetch, pattern, Backend, Imgorigin};
 use std::net::SocketAddr;
 use std::process::Command;
-
-const MIB: usize = 1024 * 1024;
 
 /// GETs `path` with `range` and has Python parse the answer against `object`; returns the
 /// parts Python found (`type first-last` lines).
@@ -74,38 +70,4 @@ async fn python_reads_every_part_from_serve() {
             .collect();
         assert_eq!(got, want, "{range}");
     }
-}
-
-// Three 1.5 MiB ranges make a 4.5 MiB answer, over the buffered function's 4 MiB: the first
-// two parts are sent whole, the third is left for the client to ask again.
-#[tokio::test(flavor = "multi_thread")]
-async fn lambda_buffered_keeps_the_parts_that_fit() {
-    let backend = Backend::start(Kind::S3sFs).await;
-    let object = pattern(12 * MIB, 8);
-    backend
-        .put("big.bin", object.clone(), "image/tiff", None)
-        .await;
-    let lambda = LambdaWatch::start(&[
-        ("IMGORIGIN_BUCKET", BUCKET.to_owned()),
-        ("IMGORIGIN_ENDPOINT", backend.endpoint()),
-        ("IMGORIGIN_INVOKE_MODE", "buffered".to_owned()),
-    ]);
-    let span = |i: usize| (i * 4 * MIB, i * 4 * MIB + 3 * MIB / 2 - 1);
-    let range = format!(
-        "bytes={}",
-        (0..3)
-            .map(|i| format!("{}-{}", span(i).0, span(i).1))
-            .collect::<Vec<_>>()
-            .join(",")
-    );
-    let path = format!("{LAMBDA_URL_PREFIX}/big.bin");
-    let got = parts_python_reads(lambda.addr, &path, &range, &object).await;
-    let want: Vec<String> = (0..2)
-        .map(|i| format!("image/tiff {}-{}", span(i).0, span(i).1))
-        .collect();
-    assert_eq!(got, want);
-    // Within the budget, every part comes.
-    let small = "bytes=0-99,5000000-5000099,-100";
-    let got = parts_python_reads(lambda.addr, &path, small, &object).await;
-    assert_eq!(got.len(), 3, "{got:?}");
 }
