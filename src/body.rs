@@ -128,16 +128,22 @@ impl ObjectBody {
         ))))
     }
 
-    /// A multipart/byteranges body: each `(head, span)` of `parts` in order, the span read
-    /// from `source` when its turn comes, then `tail`.
+    /// A multipart/byteranges body of `content_length` bytes: each `(head, span)` of `parts` in
+    /// order, the spans read from `source` as `reads` groups them (`plan::multipart::reads`),
+    /// then `tail`.
     pub fn multipart(
         source: Source,
-        parts: Vec<(Bytes, ByteSpan)>,
-        tail: Bytes,
+        layout: crate::plan::multipart::Layout,
+        reads: Vec<(ByteSpan, usize)>,
         policy: ResumePolicy,
     ) -> ObjectBody {
         ObjectBody(Kind::Multipart(Box::new(multipart::Multipart::new(
-            source, parts, tail, policy,
+            source,
+            layout.parts,
+            reads,
+            layout.tail,
+            layout.content_length,
+            policy,
         ))))
     }
 }

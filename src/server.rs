@@ -76,10 +76,14 @@ pub async fn run(
     let open = Arc::new(Semaphore::new(settings.max_connections));
     let graceful = GracefulShutdown::new();
     let mut builder = http1::Builder::new();
+    // Field names as RFC 9110 spells them (Content-Type, not content-type): names are
+    // case-insensitive, but some range readers match them byte for byte (GDAL 3.6's
+    // multi-range reader looks for "Content-Type: multipart/byteranges; boundary=").
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)
-        .max_buf_size(MAX_BUF);
+        .max_buf_size(MAX_BUF)
+        .title_case_headers(true);
     tokio::pin!(shutdown);
     loop {
         let (stream, peer, load) = tokio::select! {

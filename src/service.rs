@@ -221,7 +221,8 @@ impl Origin {
     }
 
     /// A 206 multipart/byteranges of `spans`: framing laid out (and so Content-Length known)
-    /// before the first byte; each span read in turn, every read pinned to `meta`'s ETag.
+    /// before the first byte; nearby spans share a store read, every read pinned to `meta`'s
+    /// ETag.
     fn multipart(
         &self,
         rid: u64,
@@ -238,13 +239,9 @@ impl Origin {
             etag: meta.etag.clone(),
             request_id: rid,
         };
-        let multipart::Layout {
-            content_type,
-            parts,
-            tail,
-            content_length,
-        } = layout;
-        let body = ObjectBody::multipart(source, parts, tail, self.config.resume);
+        let (content_type, content_length) = (layout.content_type.clone(), layout.content_length);
+        let reads = multipart::reads(spans, multipart::READ_GAP);
+        let body = ObjectBody::multipart(source, layout, reads, self.config.resume);
         response::multipart(meta, &content_type, content_length, &self.config, body)
     }
 

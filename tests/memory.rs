@@ -135,7 +135,7 @@ async fn s3_multirange_64_spans_in_bounded_memory() {
             Some(body.len().to_string().as_str())
         );
         let parts = String::from_utf8_lossy(body)
-            .matches("content-range: bytes ")
+            .matches("Content-Range: bytes ")
             .count();
         assert_eq!(parts, 64);
     }

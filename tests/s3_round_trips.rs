@@ -1,7 +1,7 @@
 //! Cost: one S3 request per GET or HEAD in the common case (full, ranged, revalidated, HEAD,
 //! missing), counted by a proxy between imgorigin and a real S3-protocol server (s3s-fs); the
-//! If-Range fallback costs two; several ranges cost a HeadObject plus one GetObject per span
-//! left after merging. The SDK client is reused across requests (one connection serves them
+//! If-Range fallback costs two; several ranges cost a HeadObject plus one GetObject per store
+//! read (ascending parts under 5 KiB apart share one, `plan::multipart::reads`). The SDK client is reused across requests (one connection serves them
 //! all).
 
 mod common;
@@ -50,7 +50,8 @@ async fn one_s3_request_per_client_request() {
             2,
         ),
         ("GET", "/missing.jpg", vec![], 404, 1),
-        // Three spans (the first two merge: under 5 KiB apart), then one merged span.
+        // Four parts in three reads (the first two are under 5 KiB apart); then two parts
+        // in one read.
         (
             "GET",
             "/a.jpg",

@@ -1,20 +1,31 @@
-//! A multipart/byteranges body: each part's head, then its span streamed from the store as a
-//! single-range body is ([`Streaming`], with the same resume-or-abort rules, pinned to the one
-//! ETag the headers carry), then the closing delimiter. Parts are read one after another, so
-//! memory is that of one streamed span whatever the number of parts.
+//! A multipart/byteranges body: each part's head, then its span's bytes, then the closing
+//! delimiter. The bytes come from store reads planned by `plan::multipart::reads`: nearby
+//! parts share one read over their hull, whose gap bytes are dropped here. Each read streams
+//! as a single-range body does ([`Streaming`], with the same resume-or-abort rules, pinned to
+//! the one ETag the headers carry), one after another, so memory is that of one streamed read
+//! whatever the number of parts.
 
 use super::{BodyError, ResumePolicy, Source, Streaming};
 use crate::range::ByteSpan;
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
+use std::collections::VecDeque;
 use std::task::{Context, Poll};
 
 pub(super) struct Multipart {
     source: Source,
     policy: ResumePolicy,
-    parts: std::vec::IntoIter<(Bytes, ByteSpan)>,
+    /// Parts not yet sent in full, in the order sent: head and span.
+    parts: VecDeque<(Bytes, ByteSpan)>,
+    /// Store reads still to open: hull and how many parts it holds.
+    reads: std::vec::IntoIter<(ByteSpan, usize)>,
     /// The head of the part being started, sent before its first byte.
     head: Option<Bytes>,
     current: Option<Box<Streaming>>,
+    /// Parts of the current read not yet sent in full.
+    left_in_read: usize,
+    /// Bytes of the current read not yet sent or dropped, starting at object offset `at`.
+    pending: Bytes,
+    at: u64,
     tail: Option<Bytes>,
     /// Bytes still to send, framing included: the body's exact size hint.
     pub(super) remaining: u64,
@@ -24,19 +35,23 @@ impl Multipart {
     pub(super) fn new(
         source: Source,
         parts: Vec<(Bytes, ByteSpan)>,
+        reads: Vec<(ByteSpan, usize)>,
         tail: Bytes,
+        content_length: u64,
         policy: ResumePolicy,
     ) -> Multipart {
-        let framing: u64 = parts.iter().map(|(h, _)| h.len() as u64).sum();
-        let data: u64 = parts.iter().map(|(_, s)| s.len()).sum();
         Multipart {
             source,
             policy,
-            remaining: framing + data + tail.len() as u64,
-            parts: parts.into_iter(),
+            parts: parts.into(),
+            reads: reads.into_iter(),
             head: None,
             current: None,
+            left_in_read: 0,
+            pending: Bytes::new(),
+            at: 0,
             tail: Some(tail),
+            remaining: content_length,
         }
     }
 
@@ -48,28 +63,75 @@ impl Multipart {
             if let Some(head) = self.head.take() {
                 return Poll::Ready(Some(Ok(self.sent(head))));
             }
-            if let Some(part) = self.current.as_mut() {
-                match std::task::ready!(part.poll_chunk(cx)) {
-                    Some(Ok(bytes)) => return Poll::Ready(Some(Ok(self.sent(bytes)))),
+            if !self.pending.is_empty() {
+                match self.next_piece() {
+                    Some(piece) => return Poll::Ready(Some(Ok(self.sent(piece)))),
+                    None => continue,
+                }
+            }
+            if let Some(read) = self.current.as_mut() {
+                match std::task::ready!(read.poll_chunk(cx)) {
+                    Some(Ok(bytes)) => self.pending = bytes,
                     Some(Err(e)) => {
-                        // Nothing after an aborted part: the transfer ends short.
+                        // Nothing after an aborted read: the transfer ends short.
                         self.current = None;
-                        self.parts = Vec::new().into_iter();
+                        self.parts.clear();
+                        self.reads = Vec::new().into_iter();
                         self.tail = None;
                         return Poll::Ready(Some(Err(e)));
                     }
+                    // Streaming yields exactly the hull's bytes, so its parts are all sent.
                     None => self.current = None,
                 }
+                continue;
             }
-            match self.parts.next() {
-                Some((head, span)) => {
-                    self.head = Some(head);
-                    let part = Streaming::new(self.source.clone(), span, self.policy, None);
-                    self.current = Some(Box::new(part));
+            match self.reads.next() {
+                Some((hull, parts)) => {
+                    self.head = self.parts.front().map(|(head, _)| head.clone());
+                    self.current = Some(Box::new(Streaming::new(
+                        self.source.clone(),
+                        hull,
+                        self.policy,
+                        None,
+                    )));
+                    self.left_in_read = parts;
+                    self.at = hull.first;
                 }
                 None => return Poll::Ready(self.tail.take().map(|t| Ok(self.sent(t)))),
             }
         }
+    }
+
+    /// The next bytes of the current part out of `pending`, after dropping any gap before it;
+    /// queues the next part's head when this one is complete. `None` when `pending` held only
+    /// gap bytes.
+    fn next_piece(&mut self) -> Option<Bytes> {
+        let Some(&(_, span)) = self.parts.front().filter(|_| self.left_in_read > 0) else {
+            // Past the read's last part (never expected: the hull ends with it).
+            self.pending.clear();
+            return None;
+        };
+        if self.at < span.first {
+            let gap = usize::try_from(span.first - self.at)
+                .unwrap_or(usize::MAX)
+                .min(self.pending.len());
+            self.pending.advance(gap);
+            self.at += gap as u64;
+            if self.pending.is_empty() {
+                return None;
+            }
+        }
+        let want = usize::try_from(span.last + 1 - self.at).unwrap_or(usize::MAX);
+        let piece = self.pending.split_to(want.min(self.pending.len()));
+        self.at += piece.len() as u64;
+        if self.at > span.last {
+            self.parts.pop_front();
+            self.left_in_read -= 1;
+            if self.left_in_read > 0 {
+                self.head = self.parts.front().map(|(head, _)| head.clone());
+            }
+        }
+        Some(piece)
     }
 
     fn sent(&mut self, bytes: Bytes) -> Bytes {

@@ -59,11 +59,12 @@ impl InvokeMode {
     /// "returns the entire object to the viewer instead of the requested range" (Developer
     /// Guide, RangeGETs): what it would do with a multipart body there is not documented, and
     /// such a body must never be taken for the object. So in stream mode several ranges get
-    /// the whole object (200), which CloudFront caches and then serves ranges from. Buffered
-    /// mode too for now: a multipart answer there hung under `cargo lambda watch` in a test
-    /// (not understood yet), and the router never sends it several ranges.
-    pub fn max_ranges(self, _configured: usize) -> usize {
-        1
+    /// the whole object (200), which CloudFront caches and then serves ranges from.
+    pub fn max_ranges(self, configured: usize) -> usize {
+        match self {
+            InvokeMode::Stream => 1,
+            InvokeMode::Buffered => configured,
+        }
     }
 }
 

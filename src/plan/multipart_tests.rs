@@ -39,26 +39,20 @@ fn plan_table() {
             Multi::One(s(0, 199)),
         ),
         (
-            "gap of exactly COALESCE_GAP: merged",
-            vec![FromTo(0, 99), FromTo(5220, 5319)],
+            "one byte apart: two parts, as asked (only overlapping or touching ranges merge)",
+            vec![FromTo(0, 99), FromTo(101, 200)],
             LEN,
-            Multi::One(s(0, 5319)),
-        ),
-        (
-            "gap one byte over: two parts",
-            vec![FromTo(0, 99), FromTo(5221, 5320)],
-            LEN,
-            Multi::Parts(vec![s(0, 99), s(5221, 5320)]),
+            Multi::Parts(vec![s(0, 99), s(101, 200)]),
         ),
         (
             "a span bridging two others merges all three",
-            vec![FromTo(0, 99), FromTo(6000, 6099), FromTo(3000, 3099)],
+            vec![FromTo(0, 99), FromTo(3000, 3099), FromTo(50, 3049)],
             LEN,
-            Multi::One(s(0, 6099)),
+            Multi::One(s(0, 3099)),
         ),
         (
             "a merged span keeps its first member's place",
-            vec![FromTo(50_000, 50_099), FromTo(0, 99), FromTo(3000, 3099)],
+            vec![FromTo(50_000, 50_099), FromTo(0, 99), FromTo(100, 3099)],
             LEN,
             Multi::Parts(vec![s(50_000, 50_099), s(0, 3099)]),
         ),
@@ -101,7 +95,7 @@ fn plan_table() {
                 FromTo(2050, 2149),
             ],
             LEN,
-            Multi::One(s(0, 2149)),
+            Multi::Parts(vec![s(0, 1099), s(2000, 2149)]),
         ),
         (
             "more bytes asked than the object has: ignored",
@@ -147,14 +141,14 @@ fn layout_is_exact() {
     body.extend_from_slice(&l.tail);
     assert_eq!(
         String::from_utf8(body.clone()).unwrap(),
-        "--B\r\ncontent-type: image/jpeg\r\ncontent-range: bytes 0-1/1000\r\n\r\n..\
-         \r\n--B\r\ncontent-type: image/jpeg\r\ncontent-range: bytes 10-12/1000\r\n\r\n...\
+        "--B\r\nContent-Type: image/jpeg\r\nContent-Range: bytes 0-1/1000\r\n\r\n..\
+         \r\n--B\r\nContent-Type: image/jpeg\r\nContent-Range: bytes 10-12/1000\r\n\r\n...\
          \r\n--B--\r\n"
     );
     assert_eq!(l.content_length, body.len() as u64);
     // No Content-Type for an object without one (§14.6: only if a 200 would have had it).
     let bare = layout(&[s(0, 0), s(5, 5)], 6, None, "B");
-    assert!(!String::from_utf8_lossy(&bare.parts[0].0).contains("content-type"));
+    assert!(!String::from_utf8_lossy(&bare.parts[0].0).contains("Content-Type"));
 }
 
 #[test]
@@ -171,6 +165,44 @@ fn fitting_drops_whole_parts_from_the_end() {
         Some(spans[..2].to_vec())
     );
     assert_eq!(fitting(&spans, LEN, Some("a/b"), size(2) - 1), None);
+}
+
+// Nearby parts share a store read over their hull; order and distance split reads.
+#[test]
+fn reads_group_nearby_ascending_parts() {
+    let g = READ_GAP;
+    type Reads = Vec<(ByteSpan, usize)>;
+    let cases: Vec<(&str, Vec<ByteSpan>, Reads)> = vec![
+        (
+            "gap under READ_GAP: one read",
+            vec![s(0, 99), s(100 + g - 1, 200 + g)],
+            vec![(s(0, 200 + g), 2)],
+        ),
+        (
+            "gap of READ_GAP: two reads",
+            vec![s(0, 99), s(100 + g, 200 + g)],
+            vec![(s(0, 99), 1), (s(100 + g, 200 + g), 1)],
+        ),
+        (
+            "descending: a read each",
+            vec![s(1000, 1099), s(0, 99)],
+            vec![(s(1000, 1099), 1), (s(0, 99), 1)],
+        ),
+        (
+            "three near, then far, then near again",
+            vec![
+                s(0, 9),
+                s(20, 29),
+                s(40, 49),
+                s(90_000, 90_009),
+                s(90_020, 90_029),
+            ],
+            vec![(s(0, 49), 3), (s(90_000, 90_029), 2)],
+        ),
+    ];
+    for (name, spans, want) in cases {
+        assert_eq!(reads(&spans, g), want, "{name}");
+    }
 }
 
 #[test]
@@ -194,8 +226,7 @@ fn spec() -> impl Strategy<Value = RangeSpec> {
 }
 
 proptest! {
-    // Whatever is asked: parts lie in the object, are disjoint and further apart than the
-    // gap, cover every satisfiable byte asked, and the layout's length is the sum of its bytes.
+    // Whatever is asked: parts lie in the object, are disjoint and do not touch, cover every satisfiable byte asked, and the layout's length is the sum of its bytes.
     #[test]
     fn parts_cover_what_was_asked(specs in prop::collection::vec(spec(), 2..10), len in 0u64..1500) {
         let want: Vec<ByteSpan> = specs.iter().filter_map(|r| match r.resolve(len) {
@@ -208,7 +239,7 @@ proptest! {
                 for (i, a) in parts.iter().enumerate() {
                     prop_assert!(a.first <= a.last && a.last < len);
                     for b in &parts[i + 1..] {
-                        prop_assert!(a.last + COALESCE_GAP + 1 < b.first || b.last + COALESCE_GAP + 1 < a.first);
+                        prop_assert!(a.last + 1 < b.first || b.last + 1 < a.first);
                     }
                 }
                 for w in &want {

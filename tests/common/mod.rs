@@ -7,10 +7,13 @@ pub mod client;
 pub mod fake_s3;
 pub mod fixtures;
 pub mod forward_proxy;
+pub mod function_url;
 pub mod lambda_watch;
+pub mod multipart;
 pub mod procs;
 pub mod proxy;
 pub mod runtime_api;
+pub mod wire_observer;
 
 #[allow(unused_imports)]
 pub use client::fetch;
