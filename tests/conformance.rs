@@ -1,8 +1,9 @@
 //! One conformance suite of HTTP cases, run through the real server over TCP against every
 //! store: a local directory, s3s-fs and moto (real S3-protocol servers on loopback). Every case
 //! checks the status, the headers that matter and the exact body (by SHA-256); the expected
-//! answers are the same for every store, and for the Lambda path in stream mode under
-//! `cargo lambda watch`.
+//! answers are the same for every store, and for the Lambda path in both invoke modes: stream
+//! under `cargo lambda watch` (several ranges answered whole: `InvokeMode::max_ranges`),
+//! buffered behind a fake Runtime API and Function URL front (tests/common/function_url.rs).
 //!
 //! Covers: full GET and HEAD headers; single ranges (int, open, suffix, clamped, longer
 //! suffix, last byte), 416, ignored ranges (unparsable, reversed, other unit), several ranges;
@@ -34,7 +35,8 @@ use cases::{case, cases, Seen, ORIGIN};
 /// Where the suite sends its requests.
 struct Target {
     addr: std::net::SocketAddr,
-    /// Path prefix of the Function URL under `cargo lambda watch`, empty for the server.
+    /// Path prefix of the Function URL under `cargo lambda watch`; empty for the server and
+    /// the Function URL front (tests/common/function_url.rs).
     prefix: &'static str,
     /// Streamed Function URL answers carry Content-Length renamed (DESIGN.md).
     renamed_length: bool,
@@ -113,7 +115,7 @@ async fn run_suite(name: &str, target: &Target, s3: bool) -> (usize, usize) {
     let mut failures = Vec::new();
     for c in &list {
         let mut headers: Vec<(&str, String)> = c.headers.clone();
-        if target.renamed_length {
+        if !target.prefix.is_empty() {
             headers = joined_like_function_urls(headers);
         }
         let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -133,8 +135,9 @@ async fn run_suite(name: &str, target: &Target, s3: bool) -> (usize, usize) {
         }
         match &got.body {
             Ok(body) if !c.parts.is_empty() => {
-                problems.extend(multipart_problems(
+                problems.extend(common::multipart::problems(
                     got.header("content-type"),
+                    "image/jpeg",
                     body,
                     &c.parts,
                 ));
@@ -184,65 +187,6 @@ fn several_ranges_whole(mut c: cases::Case) -> cases::Case {
     ];
     c.body = photo;
     c
-}
-
-/// What is wrong with a multipart/byteranges answer (RFC 9110 §14.6, RFC 2046 §5.1.1),
-/// read the way range readers do: each part's Content-Range gives its length, the boundary
-/// must follow it, and the closing delimiter must end the body.
-fn multipart_problems(
-    content_type: Option<&str>,
-    body: &[u8],
-    want: &[(String, Vec<u8>)],
-) -> Vec<String> {
-    let Some(boundary) =
-        content_type.and_then(|t| t.strip_prefix("multipart/byteranges; boundary="))
-    else {
-        return vec![format!(
-            "content-type {content_type:?} is not multipart/byteranges"
-        )];
-    };
-    if boundary.len() < 32 {
-        return vec![format!("boundary {boundary:?} is short")];
-    }
-    let mut rest = body;
-    let mut problems = Vec::new();
-    for (i, (range, bytes)) in want.iter().enumerate() {
-        let lead = match i {
-            0 => format!("--{boundary}\r\n"),
-            _ => format!("\r\n--{boundary}\r\n"),
-        };
-        let Some(after) = rest.strip_prefix(lead.as_bytes()) else {
-            return vec![format!("part {i}: no delimiter")];
-        };
-        let Some(end) = after.windows(4).position(|w| w == b"\r\n\r\n") else {
-            return vec![format!("part {i}: no end of headers")];
-        };
-        let head = String::from_utf8_lossy(&after[..end]).to_lowercase();
-        let fields: Vec<&str> = head.split("\r\n").collect();
-        if !fields.contains(&format!("content-range: {range}").as_str()) {
-            problems.push(format!(
-                "part {i}: headers {fields:?}, want content-range {range}"
-            ));
-        }
-        if !fields.contains(&"content-type: image/jpeg") {
-            problems.push(format!(
-                "part {i}: headers {fields:?} lack the object's type"
-            ));
-        }
-        let data = &after[end + 4..];
-        if data.len() < bytes.len() || sha256(&data[..bytes.len()]) != sha256(bytes) {
-            problems.push(format!("part {i}: bytes differ"));
-            return problems;
-        }
-        rest = &data[bytes.len()..];
-    }
-    if rest != format!("\r\n--{boundary}--\r\n").as_bytes() {
-        problems.push(format!(
-            "{} bytes after the last part are not the closing delimiter",
-            rest.len()
-        ));
-    }
-    problems
 }
 
 /// AWS Function URLs deliver repeated request headers joined with commas (payload format
@@ -397,4 +341,28 @@ async fn conformance_lambda_stream_via_cargo_lambda_watch() {
         several_ranges_whole: true,
     };
     run_suite("Lambda stream (cargo lambda watch, s3s-fs)", &target, true).await;
+}
+
+/// The Lambda path in buffered mode (S3 via s3s-fs): the real function behind a fake Runtime
+/// API and a Function URL stand-in (tests/common/function_url.rs: `cargo lambda watch` loses
+/// some buffered answers). The same cases and answers as the server, multipart included (the
+/// fixtures fit the 4 MiB budget; tests/lambda_contract.rs covers the budget).
+#[tokio::test(flavor = "multi_thread")]
+async fn conformance_lambda_buffered_via_runtime_api() {
+    let backend = seeded(Kind::S3sFs).await;
+    let lambda = common::function_url::FunctionUrl::start(&[
+        ("IMGORIGIN_BUCKET", common::procs::BUCKET.to_owned()),
+        ("IMGORIGIN_ENDPOINT", backend.endpoint()),
+        ("IMGORIGIN_CORS_ORIGIN", ORIGIN.to_owned()),
+        ("IMGORIGIN_INVOKE_MODE", "buffered".to_owned()),
+    ])
+    .await;
+    let target = Target {
+        addr: lambda.addr,
+        prefix: "",
+        renamed_length: false,
+        keys: None,
+        several_ranges_whole: false,
+    };
+    run_suite("Lambda buffered (Runtime API, s3s-fs)", &target, true).await;
 }

@@ -11,6 +11,8 @@
 #   cargo-fuzz   (cargo install --locked, pinned in tests/fuzz.sh; ~3 min to build, once) for
 #                the fuzzing step, which also builds the fuzz targets (fuzz/) every run
 #   podman, binutils (apt-get) to build the container image that tests/container.sh runs
+#   gdal_translate (apt-get gdal-bin) for GDAL's multi-range reads in tests/gdal_multirange.rs
+#   chromium (apt-get) and playwright (pip into .venv, pinned) for tests/browser_cors.rs
 # tests/quickstart.sh hides nasm from the README's quick start, as on a machine without it.
 # Extra arguments go to `cargo test` (e.g. `tests/run.sh --test conformance`).
 set -euo pipefail
@@ -20,6 +22,7 @@ S3S_FS_VERSION=0.14.1
 CARGO_LAMBDA_VERSION=1.9.2
 MOTO_VERSION=5.2.1
 CFN_LINT_VERSION=1.51.0
+PLAYWRIGHT_VERSION=1.65.2
 
 # shellcheck source=tests/tools.sh
 source tests/tools.sh
@@ -37,6 +40,16 @@ apt_tool nasm nasm >/dev/null
 clean_codecs_built_without_nasm
 # libavif's decoder (dav1d), independent of the rav1e encoder under test.
 AVIFDEC=${AVIFDEC:-$(apt_tool avifdec libavif-bin)}
+# GDAL reading a COG window over HTTP with multi-range GETs (tests/gdal_multirange.rs).
+GDAL_TRANSLATE=${GDAL_TRANSLATE:-$(apt_tool gdal_translate gdal-bin)}
+# Headless Chromium for tests/browser_cors.rs: Debian's build, driven by Playwright for Python
+# (tests/browser_cors.py); Playwright's own browser download is never used.
+CHROMIUM=${CHROMIUM:-$(apt_tool chromium chromium)}
+if [ -z "${PLAYWRIGHT_PYTHON:-}" ]; then
+  .venv/bin/python -c "import sys; from importlib.metadata import version; sys.exit(version('playwright') != '$PLAYWRIGHT_VERSION')" 2>/dev/null \
+    || venv_pip "playwright==$PLAYWRIGHT_VERSION" >&2
+  PLAYWRIGHT_PYTHON=$PWD/.venv/bin/python
+fi
 
 say "deploy/: cfn-lint $("$CFN_LINT" --version) and the CloudFront Function's node tests"
 deploy/test/lint.sh "$CFN_LINT"
@@ -60,8 +73,8 @@ if [ $# -eq 0 ]; then
   tests/container.sh "$S3S_FS"
 fi
 
-export S3S_FS MOTO_SERVER CARGO_LAMBDA AVIFDEC
-say "s3s-fs: $S3S_FS; cargo-lambda: $CARGO_LAMBDA; moto: $MOTO_SERVER; avifdec: $AVIFDEC"
+export S3S_FS MOTO_SERVER CARGO_LAMBDA AVIFDEC GDAL_TRANSLATE CHROMIUM PLAYWRIGHT_PYTHON
+say "s3s-fs: $S3S_FS; cargo-lambda: $CARGO_LAMBDA; moto: $MOTO_SERVER; avifdec: $AVIFDEC; gdal_translate: $GDAL_TRANSLATE; chromium: $CHROMIUM; playwright: $PLAYWRIGHT_PYTHON"
 # Release profile: the tests measure memory and move GiBs, and the dependencies are then
 # shared with `cargo build --release`.
 exec cargo test --release "$@"
