@@ -1,7 +1,7 @@
 // Runs the CloudFront Function of deploy/template.yaml (viewer request, cloudfront-js-2.0)
-// under node for routing.test.mjs and router.test.mjs. The code is taken from the template
-// itself, so what is tested is what is deployed. (node --test also loads this file as a test
-// file, with no tests in it.)
+// under node for routing.test.mjs, multirange.test.mjs and router.test.mjs. The code is taken
+// from the template itself, so what is tested is what is deployed. (node --test also loads
+// this file as a test file, with no tests in it.)
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import crypto from 'node:crypto';
@@ -36,6 +36,7 @@ export const DEFAULTS = {
   RawOrigin: 'lambda',
   Prefix: '',
   CorsOrigins: '',
+  MultiRange: 'multipart',
 };
 
 // As CloudFormation's !Sub: every ${Name} replaced by the parameter's value. A function
@@ -51,13 +52,15 @@ export function substitute(code, params) {
 // cloudfront-js-2.0 gives `import cf from 'cloudfront'` and `import crypto from 'crypto'`;
 // node has no 'cloudfront' module, so the imports are replaced by a stub that records the
 // origin selection and serves the KeyValueStore from `kvs`, and by node's crypto (Buffer is a
-// global in both runtimes). `nowSeconds` fixes Date.now().
-export function load({ signedPrefixes, avif, rawOrigin, prefix, corsOrigins, kvs = {}, nowSeconds } = {}) {
+// global in both runtimes). `nowSeconds` fixes Date.now(). `context` holds the function's
+// top-level functions and variables, for tests of one of them.
+export function load({ signedPrefixes, avif, rawOrigin, prefix, corsOrigins, multiRange, kvs = {},
+  nowSeconds } = {}) {
   const code = functionCode();
   assert.match(code, /^import cf from 'cloudfront';$/m);
   assert.match(code, /^import crypto from 'crypto';$/m);
   const params = { SignedPrefixes: signedPrefixes, Avif: avif, RawOrigin: rawOrigin,
-    Prefix: prefix, CorsOrigins: corsOrigins };
+    Prefix: prefix, CorsOrigins: corsOrigins, MultiRange: multiRange };
   for (const k of Object.keys(params)) if (params[k] === undefined) delete params[k];
   const calls = [];
   const cf = {
@@ -77,7 +80,7 @@ export function load({ signedPrefixes, avif, rawOrigin, prefix, corsOrigins, kvs
     .replace(/^import cf from 'cloudfront';$/m, '')
     .replace(/^import crypto from 'crypto';$/m, '');
   vm.runInContext(source, context);
-  return { handler: context.handler, calls };
+  return { handler: context.handler, calls, context };
 }
 
 // The querystring object CloudFront hands the function: raw names and values, repeated names

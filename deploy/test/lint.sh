@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # cfn-lint over deploy/template.yaml, once with the template's own defaults and once with every
-# combination of the parameters that switch resources or routing on and off (144 sets in one
+# combination of the parameters that switch resources or routing on and off (288 sets in one
 # cfn-lint run, which resolves each set's values into the resources it lints); then over
 # deploy/container.yaml.
 # Usage: deploy/test/lint.sh CFN_LINT
@@ -15,13 +15,15 @@ for raw in lambda s3; do
       for waf in none rate acl; do
         for shield in "" us-east-1; do
           for logs in false true; do
-            set=(--parameters "RawOrigin=$raw" "CorsOrigins=$cors" "Avif=$avif"
-              "OriginShieldRegion=$shield" "AccessLogs=$logs" "Prefix=public/")
-            case $waf in
-              rate) set+=("RateLimit=2000") ;;
-              acl) set+=("WebAclArn=arn:aws:wafv2:us-east-1:123456789012:global/webacl/x/0123") ;;
-            esac
-            sets+=("${set[@]}")
+            for multi in multipart whole; do
+              set=(--parameters "RawOrigin=$raw" "CorsOrigins=$cors" "Avif=$avif"
+                "OriginShieldRegion=$shield" "AccessLogs=$logs" "MultiRange=$multi" "Prefix=public/")
+              case $waf in
+                rate) set+=("RateLimit=2000") ;;
+                acl) set+=("WebAclArn=arn:aws:wafv2:us-east-1:123456789012:global/webacl/x/0123") ;;
+              esac
+              sets+=("${set[@]}")
+            done
           done
         done
       done
@@ -30,4 +32,4 @@ for raw in lambda s3; do
 done
 "$cfn_lint" template.yaml --regions us-east-1 "${sets[@]}"
 "$cfn_lint" container.yaml
-echo "cfn-lint: template.yaml clean with its defaults and 144 parameter combinations; container.yaml clean"
+echo "cfn-lint: template.yaml clean with its defaults and 288 parameter combinations; container.yaml clean"

@@ -159,6 +159,7 @@ test('the function code stays under CloudFront\'s 10 KB', () => {
     RawOrigin: 'lambda',
     Prefix: 'public/images/',
     CorsOrigins: 'https://viewer.example,https://maps.example.org',
+    MultiRange: 'multipart',
   });
   const bytes = Buffer.byteLength(code, 'utf8');
   assert.ok(bytes < 10240, `${bytes} bytes`);
@@ -206,4 +207,20 @@ test('the cache policy keys on the transform parameters and Accept only', () => 
   assert.match(template, /HeaderBehavior: whitelist\n\s+Headers: \[Accept\]/);
   assert.match(template, /QueryStringBehavior: whitelist\n\s+QueryStrings: \[w, h, fit, format, q\]/);
   assert.match(template, /CookieBehavior: none/);
+});
+
+// Actual answers get their CORS headers from the response headers policy alone, for each
+// viewer request, from the cache too ("CloudFront modifies the headers in the responses that it
+// serves from the cache and the ones that it forwards from the origin", Developer Guide): no
+// origin sees the viewer's Origin (not in the cache key, no origin request policy) or is
+// configured for CORS, and OriginOverride would replace any CORS header one sent. So a cached
+// answer carries no other viewer's Access-Control-Allow-Origin, and the cache is not split.
+test('CORS on answers comes from the response headers policy only', () => {
+  const policy = resource('CorsPolicy');
+  assert.match(policy, /^ +OriginOverride: true$/m);
+  assert.match(policy, /AccessControlAllowOrigins:\n +Items: !Split \[",", !Ref CorsOrigins\]/);
+  assert.match(resource('ImageCachePolicy'), /HeaderBehavior: whitelist\n +Headers: \[Accept\]\n/);
+  assert.doesNotMatch(template, /OriginRequestPolicy/);
+  assert.doesNotMatch(template, /IMGORIGIN_CORS_ORIGIN/);
+  assert.match(resource('Distribution'), /ResponseHeadersPolicyId: !If \[CorsEnabled, !Ref CorsPolicy, !Ref AWS::NoValue\]/);
 });
