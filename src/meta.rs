@@ -37,6 +37,20 @@ pub struct StoredHeaders {
 }
 
 impl ObjectMeta {
+    /// The Content-Type every answer with the object's bytes carries (a 200, a 206, each part
+    /// of a multipart answer): the stored type when it is visible ASCII (with spaces and
+    /// tabs), else application/octet-stream. Never anything that could break a part's framing.
+    pub fn sent_content_type(&self) -> &str {
+        self.content_type
+            .as_deref()
+            .filter(|t| {
+                !t.is_empty()
+                    && t.bytes()
+                        .all(|b| b == b' ' || b == b'\t' || b.is_ascii_graphic())
+            })
+            .unwrap_or("application/octet-stream")
+    }
+
     /// Metadata with `last_modified` truncated to the seconds an HTTP-date can carry, so that
     /// date preconditions compare what the client actually saw.
     pub fn new(len: u64, etag: EntityTag, last_modified: Option<SystemTime>) -> ObjectMeta {

@@ -70,7 +70,7 @@ pub fn decide(ask: &Ask<'_>, meta: &ObjectMeta) -> Decision {
             Decision::Partial(cut(span, max))
         }
         (Decision::Multipart(spans), Some(max)) => {
-            let part_type = multipart::part_type(meta);
+            let part_type = meta.sent_content_type();
             match multipart::fitting(&spans, meta.len, Some(part_type), max) {
                 Some(fit) => Decision::Multipart(fit),
                 None => Decision::Partial(cut(spans[0], max.min(spans[0].len()))),
@@ -90,7 +90,7 @@ fn decide_unlimited(ask: &Ask<'_>, meta: &ObjectMeta) -> Decision {
     }
     let whole = Decision::Full(ByteSpan::whole(meta.len));
     // Step 5 and the range itself.
-    if ask.head || ask.range == RangeRequest::None || !if_range_holds(c.if_range.as_ref(), meta) {
+    if ask.head || !if_range_holds(c.if_range.as_ref(), meta) {
         return whole;
     }
     match &ask.range {

@@ -244,18 +244,21 @@ mod tests {
         assert!(cases.len() >= 40);
         for case in cases {
             let text = case["range"].as_str().unwrap();
-            let single = match HeaderValue::from_str(text) {
+            let parsed = match HeaderValue::from_str(text) {
                 Ok(value) => {
                     let mut headers = HeaderMap::new();
                     headers.insert(RANGE, value);
-                    matches!(
-                        RangeRequest::from_headers(&headers),
-                        RangeRequest::Single(_)
-                    )
+                    RangeRequest::from_headers(&headers)
                 }
-                Err(_) => false,
+                Err(_) => RangeRequest::None,
+            };
+            let (single, count) = match &parsed {
+                RangeRequest::None => (false, 0),
+                RangeRequest::Single(_) => (true, 1),
+                RangeRequest::Multiple(specs) => (false, specs.len() as u64),
             };
             assert_eq!(single, case["single"].as_bool().unwrap(), "{text:?}");
+            assert_eq!(count, case["ranges"].as_u64().unwrap(), "{text:?}");
         }
     }
 

@@ -237,14 +237,9 @@ pub fn object(
 ) -> Response<ObjectBody> {
     let mut response = Response::new(body);
     let h = response.headers_mut();
-    let content_type = meta
-        .content_type
-        .as_deref()
-        .and_then(|t| HeaderValue::from_str(t).ok());
-    h.insert(
-        CONTENT_TYPE,
-        content_type.unwrap_or(HeaderValue::from_static("application/octet-stream")),
-    );
+    let content_type = HeaderValue::from_str(meta.sent_content_type())
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    h.insert(CONTENT_TYPE, content_type);
     validators(h, Some(&meta.etag), meta.last_modified);
     h.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     h.insert(

@@ -231,7 +231,7 @@ impl Origin {
         spans: &[ByteSpan],
     ) -> Response<ObjectBody> {
         let boundary = multipart::boundary();
-        let part_type = multipart::part_type(meta);
+        let part_type = meta.sent_content_type();
         let layout = multipart::layout(spans, meta.len, Some(part_type), &boundary);
         let source = Source {
             store: self.store.clone(),

@@ -154,7 +154,7 @@ fuzz_target!(|data: &[u8]| {
                     let layout = plan::multipart::layout(
                         &spans,
                         len,
-                        Some(plan::multipart::part_type(&meta)),
+                        Some(meta.sent_content_type()),
                         &boundary,
                     );
                     assert!(layout.content_length <= max, "{ask:?}: {spans:?}");

@@ -17,7 +17,6 @@
 //!    store read instead ([`reads`]);
 //! 6. one span left: a plain 206 (a multipart answer with one part is not worth its framing).
 
-use crate::meta::ObjectMeta;
 use crate::range::{ByteSpan, RangeSpec, Resolved};
 use bytes::Bytes;
 
@@ -215,20 +214,6 @@ pub fn fitting(
         .rev()
         .find(|&n| layout(&spans[..n], len, part_type, &boundary).content_length <= max_body)
         .map(|n| spans[..n].to_vec())
-}
-
-/// The Content-Type each part carries: what a 200 would have (crate::response::object), the
-/// object's own type when it is a valid header value, else application/octet-stream. Only
-/// visible ASCII: a stored type can never break the framing.
-pub fn part_type(meta: &ObjectMeta) -> &str {
-    meta.content_type
-        .as_deref()
-        .filter(|t| {
-            !t.is_empty()
-                && t.bytes()
-                    .all(|b| b == b' ' || b == b'\t' || b.is_ascii_graphic())
-        })
-        .unwrap_or("application/octet-stream")
 }
 
 /// A fresh boundary: 128 bits from the operating system's generator.

@@ -1,4 +1,5 @@
 use super::*;
+use crate::meta::ObjectMeta;
 use crate::range::RangeRequest;
 use proptest::prelude::*;
 use RangeSpec::{From, FromTo, Suffix};
