@@ -6,8 +6,9 @@
 //! (stream: 190 MiB; buffered: 4 MiB, JSON under 6 MB), an S3 server restarted mid-stream
 //! (resumed) and killed mid-stream (stream: the POST breaks off after a correct prefix, nothing
 //! appended; buffered: a clean 502), the function's deadline reached mid-stream (cut off a
-//! second early), an unusable event (posted to /error). Also: init makes no
-//! network call to S3, and the init time (process start to first `next`) is printed.
+//! second early; buffered: a 504 posted in time), an unusable event (posted to /error). Also:
+//! init makes no network call to S3, and the init time (process start to first `next`) is
+//! printed.
 
 mod common;
 
@@ -432,6 +433,39 @@ async fn buffered_mode_multipart_within_budget() {
     let (content_range, bytes) = part(0, 4 * MIB - 1);
     assert_eq!(header(&json, "content-range"), Some(content_range.as_str()));
     assert_eq!(sha256(&body), sha256(&bytes));
+}
+
+/// The function's deadline in buffered mode: S3 stalls mid-body (every read, resumes too), so
+/// the answer cannot be collected; a 504 is posted a second before the deadline, never
+/// nothing (Lambda would end the invocation with no answer of ours). The next event is served.
+#[tokio::test(flavor = "multi_thread")]
+async fn buffered_deadline_is_a_504_in_time() {
+    use common::fake_s3::{FakeS3, Fault};
+    let fake = FakeS3::start();
+    let object = pattern(1024 * 1024, 5);
+    fake.put("a.bin", object.clone(), "application/octet-stream");
+    fake.put("b.bin", object.clone(), "application/octet-stream");
+    fake.script(|req, _| match (req.method.as_str(), req.key.as_deref()) {
+        ("GET", Some("a.bin")) => Fault::StallAfter(100_000).into(),
+        _ => Default::default(),
+    });
+    let mut api = FakeRuntimeApi::start().await;
+    api.set_timeout(Duration::from_secs(4));
+    let _lambda = start_lambda(&api, "buffered", &fake.endpoint());
+    let asked = Instant::now();
+    let post = api.invoke(event("GET", "/a.bin", &[])).await;
+    let took = asked.elapsed();
+    println!("buffered deadline 4 s: 504 posted after {took:?}");
+    let (json, body) = buffered(&post, 504);
+    assert_eq!(body, b"storage too slow\n");
+    assert_eq!(json["headers"]["cache-control"], "no-store");
+    assert!(
+        took < Duration::from_millis(3500),
+        "posted {took:?} after the event, past the 1 s margin before the 4 s deadline"
+    );
+    api.set_timeout(Duration::from_secs(900));
+    let post = api.invoke(event("GET", "/b.bin", &[])).await;
+    assert_eq!(sha256(&buffered(&post, 200).1), sha256(&object));
 }
 
 /// An in-process runtime over the fault-injecting memory store, holding a 3 MiB object.

@@ -16,6 +16,10 @@
 //!
 //! Over the limit, a range is answered with its first part (206 with the Content-Range sent),
 //! and a whole object with 501 and a message asking for ranges.
+//!
+//! The function's deadline (`Lambda-Runtime-Deadline-Ms`): a stream still running a second
+//! before it is cut off after a correct prefix ([`wire::StreamedInvocation`]); a buffered answer
+//! not ready by then is a 504, sent in time.
 
 pub mod event;
 pub mod wire;
@@ -133,11 +137,11 @@ pub async fn run(
                 continue;
             }
         };
-        let response = origin.handle_limited(request, Some(mode.max_body())).await;
+        let response = origin.handle_limited(request, Some(mode.max_body()));
         match mode {
-            InvokeMode::Stream => stream(&client, &id, response, deadline).await?,
+            InvokeMode::Stream => stream(&client, &id, response.await, deadline).await?,
             InvokeMode::Buffered => {
-                let json = wire::buffered(response).await;
+                let json = wire::buffered(response, deadline).await;
                 post(
                     &client,
                     response_post(&id)

@@ -230,15 +230,40 @@ fn storage_error() -> (u16, HeaderMap, Bytes) {
     (502, h, Bytes::from_static(b"storage error\n"))
 }
 
-/// The buffered-mode JSON response. A body that fails while being collected turns the whole
-/// answer into a 502 (nothing was sent yet, so nothing partial can be cached).
-pub async fn buffered(response: Response<ObjectBody>) -> Vec<u8> {
-    let (parts, body) = response.into_parts();
-    let (status, headers, bytes) = match body.collect().await {
-        Ok(collected) => (parts.status.as_u16(), parts.headers, collected.to_bytes()),
-        Err(err) => {
+/// What a buffered answer that could not be collected before the function's deadline is
+/// answered with: nothing was sent, so a complete 504 can still go out in time, where Lambda
+/// would otherwise end the invocation with no answer of ours.
+fn deadline_error() -> (u16, HeaderMap, Bytes) {
+    let (_, headers, _) = storage_error();
+    (504, headers, Bytes::from_static(b"storage too slow\n"))
+}
+
+/// The buffered-mode JSON response to the origin's answer `response`. A body that fails while
+/// being collected turns the whole answer into a 502, and an answer (head or body) not ready
+/// [`DEADLINE_MARGIN`] before `deadline` into a 504 (nothing was sent yet, so nothing partial
+/// can be cached).
+pub async fn buffered(
+    response: impl std::future::Future<Output = Response<ObjectBody>>,
+    deadline: Option<tokio::time::Instant>,
+) -> Vec<u8> {
+    let collect = async {
+        let (parts, body) = response.await.into_parts();
+        body.collect().await.map(|c| (parts, c))
+    };
+    let cut = deadline.map(|at| at.checked_sub(DEADLINE_MARGIN).unwrap_or(at));
+    let collected = match cut {
+        Some(at) => tokio::time::timeout_at(at, collect).await,
+        None => Ok(collect.await),
+    };
+    let (status, headers, bytes) = match collected {
+        Ok(Ok((parts, collected))) => (parts.status.as_u16(), parts.headers, collected.to_bytes()),
+        Ok(Err(err)) => {
             tracing::error!(cause = %err, "buffered body failed; answering 502");
             storage_error()
+        }
+        Err(_) => {
+            tracing::error!("buffered body not collected before the deadline; answering 504");
+            deadline_error()
         }
     };
     let (headers, cookies) = single_valued(&headers);
