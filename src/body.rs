@@ -95,6 +95,8 @@ struct Streaming {
     waiting: bool,
     /// When the store last gave a byte (or the body started): the stall limit counts from here.
     progress_at: Instant,
+    /// A failed open seen ahead of the part's turn (multipart read-ahead), handled on its turn.
+    early: Option<StoreError>,
 }
 
 impl ObjectBody {
@@ -179,7 +181,28 @@ impl Streaming {
             idle: Box::pin(tokio::time::sleep(policy.idle_timeout)),
             waiting: false,
             progress_at: Instant::now(),
+            early: None,
         }
+    }
+
+    /// Drives the pending open without taking any byte: a multipart body opens the next
+    /// part's read while the current one streams. The result waits for [`Streaming::start`].
+    fn poll_open(&mut self, cx: &mut Context<'_>) {
+        if let Some(reopen) = self.reopen.as_mut() {
+            if let Poll::Ready(result) = reopen.poll_unpin(cx) {
+                self.reopen = None;
+                match result {
+                    Ok(chunks) => self.chunks = Some(chunks),
+                    Err(e) => self.early = Some(e),
+                }
+            }
+        }
+    }
+
+    /// The part's turn has come: deadlines count from now, not from when it was opened.
+    fn start(&mut self) {
+        self.progress_at = Instant::now();
+        self.tries_left = self.policy.tries;
     }
 
     fn remaining(&self) -> u64 {
@@ -235,6 +258,12 @@ impl Streaming {
         loop {
             if self.remaining() == 0 {
                 return Poll::Ready(None);
+            }
+            if let Some(e) = self.early.take() {
+                match self.fail(e) {
+                    Some(err) => return Poll::Ready(Some(Err(err))),
+                    None => continue,
+                }
             }
             if let Some(reopen) = self.reopen.as_mut() {
                 let result = std::task::ready!(reopen.poll_unpin(cx));

@@ -77,7 +77,8 @@
 //!    used only when it agrees.
 //! 10. Headers from [`response`]; the body streams the planned span with backpressure, or
 //!     for several ranges ([`plan::multipart`]) each part's head and span in turn, one store
-//!     read per span pinned to the ETag.
+//!     read per group of nearby parts (`plan::multipart::reads`), the next opened ahead,
+//!     every read pinned to the ETag.
 #![deny(missing_docs)]
 
 pub mod access;
