@@ -112,6 +112,11 @@ pub struct StreamedInvocation {
 /// stream mid-way is not documented for Function URLs.
 pub const DEADLINE_MARGIN: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// When an answer still under way is given up: [`DEADLINE_MARGIN`] before `deadline`.
+fn cut_off(deadline: tokio::time::Instant) -> tokio::time::Instant {
+    deadline.checked_sub(DEADLINE_MARGIN).unwrap_or(deadline)
+}
+
 impl StreamedInvocation {
     /// Wraps a response of the origin, to be cut off [`DEADLINE_MARGIN`] before `deadline`.
     /// The receiver resolves when the body has been sent in full, given up, or aborted.
@@ -121,10 +126,7 @@ impl StreamedInvocation {
     ) -> (StreamedInvocation, tokio::sync::oneshot::Receiver<Ended>) {
         let (parts, body) = response.into_parts();
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let deadline = deadline.map(|at| {
-            let cut = at.checked_sub(DEADLINE_MARGIN).unwrap_or(at);
-            Box::pin(tokio::time::sleep_until(cut))
-        });
+        let deadline = deadline.map(|at| Box::pin(tokio::time::sleep_until(cut_off(at))));
         let this = StreamedInvocation {
             head: vec![
                 Bytes::from_static(DELIMITER),
@@ -250,8 +252,7 @@ pub async fn buffered(
         let (parts, body) = response.await.into_parts();
         body.collect().await.map(|c| (parts, c))
     };
-    let cut = deadline.map(|at| at.checked_sub(DEADLINE_MARGIN).unwrap_or(at));
-    let collected = match cut {
+    let collected = match deadline.map(cut_off) {
         Some(at) => tokio::time::timeout_at(at, collect).await,
         None => Ok(collect.await),
     };

@@ -69,7 +69,7 @@ pub fn plan(specs: &[RangeSpec], len: u64, max_ranges: usize) -> Multi {
     if asked > len || overlap_depth(&spans) > 2 {
         return Multi::Ignore;
     }
-    let merged = coalesce(&spans, 0);
+    let merged = coalesce(&spans);
     match merged.as_slice() {
         [one] => Multi::One(*one),
         _ => Multi::Parts(merged),
@@ -90,12 +90,11 @@ fn overlap_depth(spans: &[ByteSpan]) -> usize {
         .unwrap_or(0)
 }
 
-/// Merges spans that overlap or have at most `gap` bytes between them; a merged span takes
-/// the place of the first of its members to be asked.
-fn coalesce(spans: &[ByteSpan], gap: u64) -> Vec<ByteSpan> {
+/// Merges spans that overlap or touch; a merged span takes the place of the first of its
+/// members to be asked.
+fn coalesce(spans: &[ByteSpan]) -> Vec<ByteSpan> {
     let near = |a: &ByteSpan, b: &ByteSpan| {
-        a.first <= b.last.saturating_add(gap).saturating_add(1)
-            && b.first <= a.last.saturating_add(gap).saturating_add(1)
+        a.first <= b.last.saturating_add(1) && b.first <= a.last.saturating_add(1)
     };
     let mut out: Vec<ByteSpan> = Vec::with_capacity(spans.len());
     for span in spans {
