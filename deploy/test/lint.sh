@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # cfn-lint over deploy/template.yaml, once with the template's own defaults and once with every
 # combination of the parameters that switch resources or routing on and off (288 sets in one
-# cfn-lint run, which resolves each set's values into the resources it lints); then over
-# deploy/container.yaml.
+# cfn-lint run, which resolves each set's values into the resources it lints; the alarms'
+# parameters, AlarmTopicArn set or not, ride along with AccessLogs to keep the count); then
+# over deploy/container.yaml.
 # Usage: deploy/test/lint.sh CFN_LINT
 set -euo pipefail
 cfn_lint=$1
@@ -18,6 +19,10 @@ for raw in lambda s3; do
             for multi in multipart whole; do
               set=(--parameters "RawOrigin=$raw" "CorsOrigins=$cors" "Avif=$avif"
                 "OriginShieldRegion=$shield" "AccessLogs=$logs" "MultiRange=$multi" "Prefix=public/")
+              if [ "$logs" = true ]; then
+                set+=("AlarmTopicArn=arn:aws:sns:us-east-1:123456789012:imgorigin-alarms"
+                  "MetricsNamespace=imgorigin/prod" "ErrorRateThreshold=0.1" "AbortRateThreshold=0")
+              fi
               case $waf in
                 rate) set+=("RateLimit=2000") ;;
                 acl) set+=("WebAclArn=arn:aws:wafv2:us-east-1:123456789012:global/webacl/x/0123") ;;
