@@ -226,6 +226,7 @@ impl Streaming {
         self.tries_left -= 1;
         let delay = self.policy.backoff * 2u32.saturating_pow(attempt);
         tracing::warn!(rid, key = &**key, offset = self.next, cause = %err, ?delay, "resuming read");
+        crate::observe::note_resume();
         let span = ByteSpan {
             first: self.next,
             last: self.last,

@@ -12,8 +12,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod access;
+mod observe;
 mod transform;
 pub use access::{AccessArgs, KeyArgs, Secret, SignArgs};
+pub use observe::{LogArgs, MetricsArgs, MetricsMode, Switch};
 pub use transform::TransformArgs;
 
 /// `imgorigin`.
@@ -70,6 +72,12 @@ pub struct LambdaArgs {
     /// Response settings.
     #[command(flatten)]
     pub pipeline: PipelineArgs,
+    /// The access log.
+    #[command(flatten)]
+    pub log: LogArgs,
+    /// EMF metrics.
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 }
 
 /// `imgorigin serve`.
@@ -98,12 +106,19 @@ pub struct ServeArgs {
     /// is dropped (slow-read guard); 0 turns the floor off.
     #[arg(long, env = "IMGORIGIN_MIN_SEND_RATE", default_value_t = 1024)]
     pub min_send_rate: u64,
+    /// Address of the admin listener (`/metrics` in the Prometheus text format, `/healthz`,
+    /// `/readyz`); off unless given. Keep it off the public network.
+    #[arg(long, env = "IMGORIGIN_ADMIN_LISTEN")]
+    pub admin_listen: Option<String>,
     /// Where objects come from.
     #[command(flatten)]
     pub store: StoreArgs,
     /// Response settings.
     #[command(flatten)]
     pub pipeline: PipelineArgs,
+    /// The access log.
+    #[command(flatten)]
+    pub log: LogArgs,
 }
 
 /// Which store to serve.

@@ -34,6 +34,8 @@ pub struct Config {
     pub transform_slots: Arc<tokio::sync::Semaphore>,
     /// Most range-specs in one `Range` header; past it the header is ignored (200).
     pub max_ranges: usize,
+    /// Where access-log lines and metrics of each request go.
+    pub observer: crate::observe::Observer,
 }
 
 impl Default for Config {
@@ -50,6 +52,7 @@ impl Default for Config {
             transform_slots: Arc::new(tokio::sync::Semaphore::new(Limits::default().concurrency)),
             transforms: Limits::default(),
             max_ranges: crate::plan::multipart::DEFAULT_MAX_RANGES,
+            observer: crate::observe::Observer::default(),
         }
     }
 }

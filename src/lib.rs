@@ -41,15 +41,21 @@
 //! - [`allocator`]: glibc malloc settings and a trimmer thread that give freed memory back.
 //! - [`service`]: [`Origin`], the pipeline (`service/transformed.rs`: its transform branch);
 //!   [`cors`], [`config`]: its settings.
+//! - [`observe`]: what operators see: one access-log line per request (`observe/record.rs`),
+//!   collected while it runs (`observe/exchange.rs`: the transport's [`observe::Exchange`],
+//!   task-local notes from the store deadline, S3 retries, resumes and the transform queue),
+//!   process metrics (prometheus-client), EMF documents for Lambda, readiness.
 //! - [`server`]: the hyper transport (`serve` runs one per worker thread; the main thread
 //!   accepts and hands each connection to the worker with the fewest open,
 //!   [`server::dispatch`]), with its limits on clients: connections, header and send deadlines
-//!   ([`server::SendGuard`]); [`lambda`]: the AWS Lambda Function URL transport
+//!   ([`server::SendGuard`]), and its admin listener (`/metrics`, `/healthz`, `/readyz`:
+//!   [`server::admin`]); [`lambda`]: the AWS Lambda Function URL transport
 //!   (Runtime API loop, streamed and buffered responses). [`cli`]: flags and environment.
 //!
 //! # Request pipeline
-//! 1. The transport builds an `http::Request` and calls [`Origin::handle`] (Lambda:
-//!    [`Origin::handle_limited`] with the invoke mode's body budget).
+//! 1. The transport builds an `http::Request`, opens its [`observe::Exchange`], and calls
+//!    [`Origin::handle`] inside it (Lambda: [`Origin::handle_limited`] with the invoke mode's
+//!    body budget).
 //! 2. Origin lock (`--require-header`): anything without the secret header is 403.
 //! 3. Method: GET and HEAD; OPTIONS answered here (a CORS preflight when CORS is on, else
 //!    204 with `Allow`); else 405.
@@ -79,6 +85,9 @@
 //!     for several ranges ([`plan::multipart`]) each part's head and span in turn, one store
 //!     read per group of nearby parts (`plan::multipart::reads`), the next opened ahead,
 //!     every read pinned to the ETag.
+//! 11. The transport sends the body wrapped in [`observe::Observed`], which counts what is
+//!     handed over and how it ends; when the exchange's last handle goes, its record is
+//!     logged, counted and (Lambda) emitted as EMF.
 #![deny(missing_docs)]
 
 pub mod access;
@@ -93,6 +102,7 @@ pub mod http1;
 pub mod key;
 pub mod lambda;
 pub mod meta;
+pub mod observe;
 pub mod plan;
 pub mod query;
 pub mod range;

@@ -76,6 +76,11 @@ fn samples(args: &SamplesArgs) -> anyhow::Result<()> {
 async fn lambda(args: LambdaArgs, started: std::time::Instant) -> anyhow::Result<()> {
     let mut config = args.pipeline.config(&args.store.prefix)?;
     config.max_ranges = args.invoke_mode.max_ranges(config.max_ranges);
+    let mode = match args.invoke_mode {
+        imgorigin::lambda::InvokeMode::Stream => "stream",
+        imgorigin::lambda::InvokeMode::Buffered => "buffered",
+    };
+    config.observer = args.log.lambda_observer(&args.metrics, mode)?;
     let store = args.store.open(&config).await?;
     let api =
         std::env::var("AWS_LAMBDA_RUNTIME_API").context("AWS_LAMBDA_RUNTIME_API is not set")?;
@@ -88,11 +93,18 @@ async fn lambda(args: LambdaArgs, started: std::time::Instant) -> anyhow::Result
 /// pool: a request's server and client tasks never change threads, which measured cheaper
 /// than a work-stealing runtime for this proxy-shaped load.
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let config = args.pipeline.config(&args.store.prefix)?;
+    let mut config = args.pipeline.config(&args.store.prefix)?;
+    config.observer = args
+        .log
+        .serve_observer()
+        .context("cannot start the access-log writer")?;
     let workers = args.worker_count();
     let main = current_thread()?;
-    let (stores, listener, shutdown) = main.block_on(async {
-        let stores = args.store.open_per_worker(workers, &config).await?;
+    let admin = args.admin_listen.is_some();
+    let (mut stores, listener, shutdown) = main.block_on(async {
+        // One more store for the readiness probe, on the admin thread.
+        let count = workers + usize::from(admin);
+        let stores = args.store.open_per_worker(count, &config).await?;
         // Handlers go in before the "listening" line: a script may signal as soon as it reads it.
         let shutdown = shutdown_signal()?;
         let listener = server::bind(&args.listen)
@@ -101,9 +113,20 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         anyhow::Ok((stores, listener, shutdown))
     })?;
     let addr = listener.local_addr()?;
+    let admin = match &args.admin_listen {
+        Some(at) => {
+            let store = stores.pop().context("no store for the readiness probe")?;
+            let store = imgorigin::store::Deadline::new(store, config.store_timeout);
+            Some(start_admin(at, std::sync::Arc::new(store))?)
+        }
+        None => None,
+    };
     // Scripts read this line to find the port; flush so they see it at once.
     let mut out = std::io::stdout().lock();
     writeln!(out, "listening on http://{addr}")?;
+    if let Some(admin) = admin {
+        writeln!(out, "admin listening on http://{admin}")?;
+    }
     out.flush()?;
     drop(out);
     let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -134,6 +157,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             () = shutdown => {}
         }
     });
+    imgorigin::observe::health::global().set_draining();
     drop(listener);
     let _ = stop.send(true);
     let mut drained = true;
@@ -147,6 +171,33 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tracing::warn!("drain period ended with responses still in flight");
     }
     Ok(())
+}
+
+/// Binds the admin listener at `at` and serves it on a thread of its own (so that it answers
+/// while the workers drain), with the readiness probe on `store`.
+fn start_admin(
+    at: &str,
+    store: std::sync::Arc<dyn imgorigin::store::Store>,
+) -> anyhow::Result<std::net::SocketAddr> {
+    let listener = std::net::TcpListener::bind(at)
+        .with_context(|| format!("cannot listen on --admin-listen {at}"))?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+    let runtime = current_thread()?;
+    std::thread::Builder::new()
+        .name("admin".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                let listener = match tokio::net::TcpListener::from_std(listener) {
+                    Ok(l) => l,
+                    Err(e) => return tracing::error!(error = %e, "admin listener failed"),
+                };
+                tokio::spawn(imgorigin::observe::health::probe(store));
+                server::admin::run(listener).await;
+            });
+        })
+        .context("cannot start the admin thread")?;
+    Ok(addr)
 }
 
 /// Blocking-pool threads per worker runtime.

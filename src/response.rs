@@ -49,6 +49,39 @@ pub enum RequestError {
     Transform(#[from] TransformError),
 }
 
+impl RequestError {
+    /// A short stable word for the access log and metrics: what kind of failure this was.
+    pub fn class(&self) -> &'static str {
+        match self {
+            RequestError::BadPath(_) => "bad_path",
+            RequestError::BadQuery(_) => "bad_query",
+            RequestError::MethodNotAllowed => "method",
+            RequestError::PreflightRefused => "preflight",
+            RequestError::TooLarge(_) => "too_large",
+            RequestError::Denied(Denied::NotAllowed) => "not_allowed",
+            RequestError::Denied(Denied::OriginLock) => "origin_lock",
+            RequestError::Denied(Denied::Signature(_)) => "signature",
+            RequestError::Store(e) => match e {
+                StoreError::NotFound(_) => "not_found",
+                StoreError::Changed => "store_changed",
+                StoreError::Unavailable(_) => "store_unavailable",
+                StoreError::Timeout(_) => "store_timeout",
+                StoreError::Interrupted(_) | StoreError::Failed(_) => "store_failed",
+            },
+            RequestError::Transform(e) => match e {
+                TransformError::Param(_) => "transform_param",
+                TransformError::Unsupported(_) => "transform_unsupported",
+                TransformError::Malformed(_) => "transform_malformed",
+                TransformError::TooManyPixels { .. }
+                | TransformError::TooLarge { .. }
+                | TransformError::TooComplex(_) => "transform_limit",
+                TransformError::Busy => "busy",
+                TransformError::Encode(_) => "transform_encode",
+            },
+        }
+    }
+}
+
 /// Status, short public text, and extra headers for an error. Texts say what a client can act
 /// on and nothing about internals (the log has the cause).
 pub fn error(err: &RequestError, config: &Config) -> Response<ObjectBody> {

@@ -8,6 +8,8 @@
 //! [`Settings::max_connections`] open connections per listener: past that a new connection
 //! gets a `503` with `Retry-After` and is closed at once, without reading its request.
 
+#[path = "server/admin.rs"]
+pub mod admin;
 #[path = "server/dispatch.rs"]
 pub mod dispatch;
 #[path = "server/send_guard.rs"]
@@ -15,6 +17,7 @@ mod send_guard;
 pub use dispatch::Incoming;
 pub use send_guard::{SendGuard, SendLimits};
 
+use crate::observe::Start;
 use crate::service::Origin;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -109,7 +112,14 @@ pub async fn run(
         let origin = origin.clone();
         let service = service_fn(move |req| {
             let origin = origin.clone();
-            async move { Ok::<_, Infallible>(origin.handle(req).await) }
+            async move {
+                let exchange = origin.observer().start(Start {
+                    client: Some(peer.ip()),
+                    aws_request_id: None,
+                });
+                let response = exchange.run(req, |req| origin.handle(req)).await;
+                Ok::<_, Infallible>(response.map(|body| exchange.body(body)))
+            }
         });
         let io = TokioIo::new(SendGuard::new(stream, settings.send));
         let conn = graceful.watch(builder.serve_connection(io, service));

@@ -16,7 +16,6 @@ use crate::store::{Deadline, Fetched, GetRequest, Store};
 use crate::transform::params::from_query;
 use crate::validators::Conditions;
 use http::{Method, Request, Response, StatusCode};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -36,6 +35,11 @@ impl Origin {
         }
     }
 
+    /// Where the transports report each request ([`crate::observe`]).
+    pub fn observer(&self) -> &crate::observe::Observer {
+        &self.config.observer
+    }
+
     /// Answers one request. Never fails: every error becomes a response, and is logged with
     /// the request id, key and cause.
     pub async fn handle<B>(&self, request: Request<B>) -> Response<ObjectBody> {
@@ -49,11 +53,11 @@ impl Origin {
         request: Request<B>,
         max_body: Option<u64>,
     ) -> Response<ObjectBody> {
-        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-        let rid = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let rid = crate::observe::Exchange::current_or_new_id();
         let (parts, _body) = request.into_parts();
         let result = self.route(rid, &parts, max_body).await;
         let mut response = result.unwrap_or_else(|err| {
+            crate::observe::note_error(err.class());
             let key = object_key(parts.uri.path(), &self.config.prefix).map(|k| k.to_string());
             let key = key.unwrap_or_else(|_| format!("(path {:?})", parts.uri.path()));
             match &err {
@@ -69,10 +73,6 @@ impl Origin {
                 .cors
                 .decorate(&parts.headers, response.headers_mut());
         }
-        // The path only: a valid signed query is a capability until it expires, and logs are
-        // read by more people than links are meant for.
-        let path = parts.uri.path();
-        tracing::debug!(rid, method = %parts.method, path, status = response.status().as_u16(), "served");
         response
     }
 

@@ -20,8 +20,10 @@
 
 mod common;
 
+use common::access_log;
 use common::fixtures::special_keys;
 use common::procs::Kind;
+use common::procs::LogLines;
 use common::proxy::CountingProxy;
 use common::{fetch, fixtures, sha256, Backend, Imgorigin};
 use imgorigin::access::link::sign_link;
@@ -45,6 +47,8 @@ struct Target {
     /// Several ranges are answered with the whole object (the Lambda stream mode:
     /// `InvokeMode::max_ranges`).
     several_ranges_whole: bool,
+    /// The JSON access log, checked line by line against what the client saw.
+    log: Option<LogLines>,
 }
 
 const SIGNING_KEYS: &str = "k1:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
@@ -91,6 +95,9 @@ async fn run_suite(name: &str, target: &Target, s3: bool) -> (usize, usize) {
         .header("last-modified")
         .expect("last-modified")
         .to_owned();
+    if let Some(log) = &target.log {
+        log.wait_for(1);
+    }
     let seen = Seen {
         etag: head.header("etag").expect("etag").to_owned(),
         lm_time: httpdate::parse_http_date(&last_modified).expect("date"),
@@ -119,8 +126,12 @@ async fn run_suite(name: &str, target: &Target, s3: bool) -> (usize, usize) {
             headers = joined_like_function_urls(headers);
         }
         let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let logged = target.log.as_ref().map(|log| log.access().len());
         let got = fetch(target.addr, c.method, &target.url(&c.path), &headers).await;
         let mut problems = Vec::new();
+        if let (Some(log), Some(n)) = (&target.log, logged) {
+            problems.extend(log_problems(&log.wait_for(n + 1)[n], target, c, &got));
+        }
         if got.status.as_u16() != c.status {
             problems.push(format!("status {} != {}", got.status.as_u16(), c.status));
         }
@@ -167,6 +178,29 @@ async fn run_suite(name: &str, target: &Target, s3: bool) -> (usize, usize) {
     (list.len(), list.len())
 }
 
+/// What is wrong with the access-log line of case `c`, answered `got`.
+fn log_problems(
+    line: &str,
+    target: &Target,
+    c: &cases::Case,
+    got: &common::client::Fetched,
+) -> Vec<String> {
+    let url = target.url(&c.path);
+    let seen = access_log::Seen {
+        method: c.method,
+        path: url.split('?').next().unwrap_or_default(),
+        range: c
+            .headers
+            .iter()
+            .find(|(n, _)| *n == "range")
+            .map(|(_, v)| v.as_str()),
+        status: got.status.as_u16(),
+        bytes: got.bytes().len() as u64,
+        complete: got.body.is_ok(),
+    };
+    access_log::problems(line, &seen)
+}
+
 /// The case as a transport that answers every GET with several ranges whole expects it:
 /// 200, the whole photo, no Content-Range.
 fn several_ranges_whole(mut c: cases::Case) -> cases::Case {
@@ -207,6 +241,7 @@ async fn run_server_suite(kind: Kind) {
     let backend = seeded(kind).await;
     let mut args = backend.serve_args();
     args.extend(["--cors-origin".into(), ORIGIN.into()]);
+    args.extend(["--log-format".into(), "json".into()]);
     let server = Imgorigin::start(&args);
     let target = Target {
         addr: server.addr,
@@ -214,6 +249,7 @@ async fn run_server_suite(kind: Kind) {
         renamed_length: false,
         keys: None,
         several_ranges_whole: false,
+        log: Some(server.log.clone()),
     };
     run_suite(&format!("{kind:?}"), &target, kind != Kind::Local).await;
 }
@@ -240,6 +276,8 @@ async fn run_signed_suite(kind: Kind) {
         "--signing-keys".into(),
         SIGNING_KEYS.into(),
         "--sign-all".into(),
+        "--log-format".into(),
+        "json".into(),
     ]);
     let server = Imgorigin::start(&args);
     let target = Target {
@@ -248,6 +286,7 @@ async fn run_signed_suite(kind: Kind) {
         renamed_length: false,
         keys: Some(KeyRing::parse_list(SIGNING_KEYS).expect("keys")),
         several_ranges_whole: false,
+        log: Some(server.log.clone()),
     };
     run_suite(&format!("{kind:?}, signed"), &target, kind != Kind::Local).await;
     let before = proxy.as_ref().map(CountingProxy::requests);
@@ -339,6 +378,8 @@ async fn conformance_lambda_stream_via_cargo_lambda_watch() {
         renamed_length: true,
         keys: None,
         several_ranges_whole: true,
+        // The function's stdout stays inside the emulator.
+        log: None,
     };
     run_suite("Lambda stream (cargo lambda watch, s3s-fs)", &target, true).await;
 }
@@ -363,6 +404,13 @@ async fn conformance_lambda_buffered_via_runtime_api() {
         renamed_length: false,
         keys: None,
         several_ranges_whole: false,
+        log: Some(lambda.log.clone()),
     };
     run_suite("Lambda buffered (Runtime API, s3s-fs)", &target, true).await;
+    let emf = lambda.log.emf();
+    assert_eq!(
+        emf.len(),
+        lambda.log.access().len(),
+        "one EMF document per request"
+    );
 }

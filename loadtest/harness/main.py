@@ -48,6 +48,9 @@ def parse_args(argv):
                    help="imgorigin peak RSS in the transform scenarios (replaces --max-rss-mib there)")
     p.add_argument("--min-sharp-ratio", type=float, default=1.0,
                    help="imgorigin thumbnails/s / the sharp server's, every transform scenario")
+    p.add_argument("--max-log-cpu-share", type=float, default=0.05,
+                   help="share of imgorigin's CPU per request that its access log costs "
+                        "(against --access-log off), small and head")
     p.add_argument("--small-p99-factor", type=float, default=2.0)
     p.add_argument("--large-p99-factor", type=float, default=2.0,
                    help="large-object p99 must be <= factor x the same row's p50 (fairness)")
@@ -55,6 +58,10 @@ def parse_args(argv):
                    help="small-object p99 must be <= factor x direct p99 + slack")
     p.add_argument("--results", default=str(RESULTS), help="directory for latest.{md,json,svg}")
     return p.parse_args(argv)
+
+
+# Where the access log's CPU share is measured: many small requests, per-request work only.
+LOG_COST_SCENARIOS = ("small", "head")
 
 
 def imgorigin_env(extra: dict) -> dict:
@@ -115,6 +122,15 @@ def start_services(args, data: Path, transforms: bool, budget: bool = False) -> 
                                        port, WORK / "imgorigin.log", env=imgorigin_env({}))
         base, measured = f"http://127.0.0.1:{port}/", ["imgorigin"]
         serves = ("bytes", "transform", "noread")
+    if not args.lambda_:
+        # The access log's cost (issue 18: under 5% of the CPU): the same server without it,
+        # on the scenarios where per-request work dominates (LOG_COST_SCENARIOS).
+        port = procs.free_port()
+        s["imgorigin-nolog"] = procs.Service(
+            "imgorigin --access-log off",
+            [exe, "serve", "--listen", f"127.0.0.1:{port}", "--bucket", procs.BUCKET,
+             "--endpoint", endpoint, "--access-log", "off"],
+            port, WORK / "imgorigin-nolog.log", env=imgorigin_env({}))
     root_port = procs.free_port()
     s["imgorigin-root"] = procs.Service(
         "imgorigin --root", [exe, "serve", "--listen", f"127.0.0.1:{root_port}", "--root",
@@ -130,6 +146,9 @@ def start_services(args, data: Path, transforms: bool, budget: bool = False) -> 
         Target("imgorigin-root", f"http://127.0.0.1:{root_port}/", ["imgorigin-root"], None,
                serves=("bytes", "transform", "noread")),
     ]
+    if "imgorigin-nolog" in s:
+        targets.append(Target("imgorigin-nolog", f"http://127.0.0.1:{s['imgorigin-nolog'].port}/",
+                              ["imgorigin-nolog"], backend, serves=("logcost",)))
     if budget:
         port = procs.free_port()
         s["imgorigin-budget"] = procs.Service(
@@ -235,7 +254,8 @@ def run(args) -> int:
             # --quick skips imgorigin --root on transforms: the same decode, resize and encode
             # as `imgorigin` (within noise of it in every run so far), 8 s that its 2-minute
             # budget cannot spare.
-            here = [t for t in targets if s.needs in t.serves
+            here = [t for t in targets if (s.needs in t.serves
+                                           or ("logcost" in t.serves and s.id in LOG_COST_SCENARIOS))
                     and not (args.quick and s.needs == "transform" and t.name == "imgorigin-root")]
             if not here:
                 print(f"==> {s.id}: no target here serves it (transforms run with "
@@ -285,6 +305,7 @@ def write_results(args, timing, scenarios, rows, peer_notes=None) -> int:
               "large_p99_factor": args.large_p99_factor,
               "max_transform_rss_mib": args.max_transform_rss_mib,
               "min_sharp_ratio": args.min_sharp_ratio,
+              "max_log_cpu_share": args.max_log_cpu_share,
               "compare": not args.target and not args.lambda_,
               # 1.5-second runs on a shared CI machine: errors and memory gate, ratios are
               # printed but too noisy to gate on; the full run gates every threshold.

@@ -91,6 +91,14 @@ def verdicts(rows: list, scenarios: list, ratio_rows: list, limits: dict) -> lis
             bound = round(limits["small_p99_factor"] * direct["p99_ms"] + limits["small_p99_slack_ms"], 3)
             out.append((small["p99_ms"] <= bound, "small: p99 ms (<= factor x direct + slack)",
                         small["p99_ms"], bound, limits["gate_ratios"]))
+        # The access log's cost: CPU per request with it against the same server without it.
+        for scenario in ("small", "head"):
+            on, off = by.get((scenario, "imgorigin")), by.get((scenario, "imgorigin-nolog"))
+            share = log_cpu_share(on, off)
+            if share is not None:
+                out.append((share <= limits["max_log_cpu_share"],
+                            f"{scenario}: access log's share of CPU per request", share,
+                            limits["max_log_cpu_share"], limits["gate_ratios"]))
         # Fairness between concurrent large downloads (issue 16): a starved connection shows
         # as a p99 far above the p50 of the same row.
         for r in ours:
@@ -100,6 +108,18 @@ def verdicts(rows: list, scenarios: list, ratio_rows: list, limits: dict) -> lis
                 out.append((r["p99_ms"] <= bound, f"{r['scenario']} {r['target']}: p99 ms (<= factor x p50)",
                             r["p99_ms"], bound, limits["gate_ratios"]))
     return out
+
+
+def log_cpu_share(on: dict | None, off: dict | None) -> float | None:
+    """1 - (CPU per request without the access log) / (CPU per request with it); negative
+    when the run without it cost more (noise)."""
+    if not on or not off or not on.get("requests") or not off.get("requests"):
+        return None
+    per_on = on.get("server_cpu_s", 0) / on["requests"]
+    per_off = off.get("server_cpu_s", 0) / off["requests"]
+    if per_on <= 0:
+        return None
+    return round(1 - per_off / per_on, 3)
 
 
 def fmt(v, digits=1):

@@ -24,6 +24,7 @@
 pub mod event;
 pub mod wire;
 
+use crate::observe::Start;
 use crate::service::Origin;
 use bytes::Bytes;
 use http::{Method, Request, Uri};
@@ -137,11 +138,17 @@ pub async fn run(
                 continue;
             }
         };
-        let response = origin.handle_limited(request, Some(mode.max_body()));
+        let exchange = origin.observer().start(Start {
+            client: None,
+            aws_request_id: Some(id.clone()),
+        });
+        let max_body = Some(mode.max_body());
+        let response = exchange.run(request, |r| origin.handle_limited(r, max_body));
+        let observed = async { response.await.map(|b| exchange.clone().body(b)) };
         match mode {
-            InvokeMode::Stream => stream(&client, &id, response.await, deadline).await?,
+            InvokeMode::Stream => stream(&client, &id, observed.await, deadline).await?,
             InvokeMode::Buffered => {
-                let json = wire::buffered(response, deadline).await;
+                let json = wire::buffered(observed, &exchange, deadline).await;
                 post(
                     &client,
                     response_post(&id)
@@ -158,7 +165,7 @@ pub async fn run(
 async fn stream(
     client: &PooledClient,
     id: &str,
-    response: http::Response<crate::body::ObjectBody>,
+    response: http::Response<wire::ObservedBody>,
     deadline: Option<tokio::time::Instant>,
 ) -> Result<(), LambdaError> {
     let (body, finished) = wire::StreamedInvocation::new(response, deadline);

@@ -23,6 +23,7 @@
 //! limit (the planner already cut the body to the budget).
 
 use crate::body::ObjectBody;
+use crate::observe::{Exchange, Observed};
 use base64::Engine;
 use bytes::Bytes;
 use http::header::SET_COOKIE;
@@ -59,6 +60,9 @@ pub fn prelude(status: u16, headers: &HeaderMap) -> Bytes {
     Bytes::from(json.to_string())
 }
 
+/// The origin's body as the transports send it: counted for the access log and metrics.
+pub type ObservedBody = Observed<ObjectBody>;
+
 /// The 8 NUL bytes between prelude and payload. Sent as a chunk of its own, as
 /// lambda_runtime does: `cargo lambda watch` parses the prelude per chunk and answers 500
 /// when the delimiter shares the prelude's chunk.
@@ -91,7 +95,7 @@ pub enum Ended {
 pub struct StreamedInvocation {
     /// Prelude, then delimiter, still to send (popped from the back).
     head: Vec<Bytes>,
-    body: ObjectBody,
+    body: ObservedBody,
     /// The prelude waits for the body's first chunk: a store that fails before it gets a
     /// clean 502 instead of a stream cut off before its first byte (which `cargo lambda watch`
     /// left hanging, no status line, until the client gave up).
@@ -121,7 +125,7 @@ impl StreamedInvocation {
     /// Wraps a response of the origin, to be cut off [`DEADLINE_MARGIN`] before `deadline`.
     /// The receiver resolves when the body has been sent in full, given up, or aborted.
     pub fn new(
-        response: Response<ObjectBody>,
+        response: Response<ObservedBody>,
         deadline: Option<tokio::time::Instant>,
     ) -> (StreamedInvocation, tokio::sync::oneshot::Receiver<Ended>) {
         let (parts, body) = response.into_parts();
@@ -144,6 +148,9 @@ impl StreamedInvocation {
 
     fn abort(&mut self, why: Aborted) -> Poll<Option<Result<Frame<Bytes>, Aborted>>> {
         tracing::error!(cause = %why, "cutting the stream off: the viewer gets an incomplete answer");
+        if matches!(why, Aborted::Deadline) {
+            self.body.exchange().note_deadline();
+        }
         self.done = true;
         if let Some(tx) = self.finished.take() {
             let _ = tx.send(Ended::Aborted);
@@ -172,6 +179,12 @@ impl Body for StreamedInvocation {
                 Some(Err(err)) => {
                     tracing::error!(cause = %err, "the object's body failed before its first byte; answering 502");
                     let (status, headers, body) = storage_error();
+                    self.body.exchange().note_replaced(
+                        status,
+                        &headers,
+                        body.len(),
+                        "store_failed",
+                    );
                     self.head = vec![
                         body,
                         Bytes::from_static(DELIMITER),
@@ -245,7 +258,8 @@ fn deadline_error() -> (u16, HeaderMap, Bytes) {
 /// [`DEADLINE_MARGIN`] before `deadline` into a 504 (nothing was sent yet, so nothing partial
 /// can be cached).
 pub async fn buffered(
-    response: impl std::future::Future<Output = Response<ObjectBody>>,
+    response: impl std::future::Future<Output = Response<ObservedBody>>,
+    exchange: &Exchange,
     deadline: Option<tokio::time::Instant>,
 ) -> Vec<u8> {
     let collect = async {
@@ -260,11 +274,15 @@ pub async fn buffered(
         Ok(Ok((parts, collected))) => (parts.status.as_u16(), parts.headers, collected.to_bytes()),
         Ok(Err(err)) => {
             tracing::error!(cause = %err, "buffered body failed; answering 502");
-            storage_error()
+            let (status, headers, body) = storage_error();
+            exchange.note_replaced(status, &headers, body.len(), "store_failed");
+            (status, headers, body)
         }
         Err(_) => {
             tracing::error!("buffered body not collected before the deadline; answering 504");
-            deadline_error()
+            let (status, headers, body) = deadline_error();
+            exchange.note_replaced(status, &headers, body.len(), "deadline");
+            (status, headers, body)
         }
     };
     let (headers, cookies) = single_valued(&headers);

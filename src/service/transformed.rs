@@ -41,6 +41,10 @@ impl Origin {
         t: Transform<'_>,
     ) -> Result<Response<ObjectBody>, RequestError> {
         let limits = &self.config.transforms;
+        crate::observe::note_transform(t.params.canonical(match t.params.format {
+            FormatChoice::Fixed(f) => Some(f),
+            FormatChoice::Auto => auto_preference(t.headers, &limits.formats),
+        }));
         let source = self.store.head(t.key).await?;
         let auto = t.params.format == FormatChoice::Auto;
         let etag = output_etag(&source.etag, &t.params, t.headers, limits);
@@ -90,7 +94,8 @@ impl Origin {
         // reading it.
         limits.memory.check_fits(source.len)?;
         // One deadline for the queue: the slot, then the memory.
-        let deadline = tokio::time::Instant::now() + limits.queue_timeout;
+        let queued = tokio::time::Instant::now();
+        let deadline = queued + limits.queue_timeout;
         // The slot bounds CPU.
         let slot = tokio::time::timeout_at(
             deadline,
@@ -102,6 +107,7 @@ impl Origin {
         // The source's bytes count against the budget from before they are read: two
         // 100 MB sources must not be read at once on a 256 MB host before any estimate.
         let admitted = limits.memory.admit(source.len, deadline).await?;
+        crate::observe::note_queue(queued.elapsed());
         let bytes = self.read_whole(t.rid, t.key, &source).await?;
         let headers = t.headers.clone();
         let queue = Queue {

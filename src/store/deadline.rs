@@ -1,7 +1,8 @@
 //! One deadline on every store call (lookup, HEAD, opening a read), whatever the store and
 //! its own retries: a backend that stalls before its answer is a [`StoreError::Timeout`]
 //! (504) after [`Deadline::limit`], not a held request. Bodies have their own idle and stall
-//! limits once streaming (crate::body).
+//! limits once streaming (crate::body). It is also where store calls are timed for the
+//! request's record and readiness ([`crate::observe`]).
 
 use super::{ChunkStream, Fetched, GetRequest, Store, StoreError};
 use crate::meta::ObjectMeta;
@@ -36,13 +37,17 @@ impl Deadline {
         call: impl Future<Output = Result<T, StoreError>> + Send + 'a,
     ) -> BoxFuture<'a, Result<T, StoreError>> {
         async move {
-            match tokio::time::timeout(self.limit, call).await {
+            let started = std::time::Instant::now();
+            let result = match tokio::time::timeout(self.limit, call).await {
                 Ok(result) => result,
                 Err(_) => Err(StoreError::Timeout(format!(
                     "{what}: no answer from the store within {} s",
                     self.limit.as_secs_f32()
                 ))),
-            }
+            };
+            let answered = result.as_ref().map_or_else(|e| !e.is_transient(), |_| true);
+            crate::observe::note_store(started.elapsed(), answered);
+            result
         }
         .boxed()
     }

@@ -30,6 +30,8 @@ use tokio::sync::Mutex;
 /// The front and the function behind it; both stop when this is dropped.
 pub struct FunctionUrl {
     pub addr: SocketAddr,
+    /// The function's stdout: access-log lines and EMF documents.
+    pub log: super::procs::LogLines,
     function: Child,
     server: tokio::task::JoinHandle<()>,
 }
@@ -39,12 +41,13 @@ impl FunctionUrl {
     /// caller's `IMGORIGIN_INVOKE_MODE`), and the front on 127.0.0.1.
     pub async fn start(env: &[(&str, String)]) -> FunctionUrl {
         let api = FakeRuntimeApi::start().await;
-        let function = super::procs::imgorigin_command()
+        let mut function = super::procs::imgorigin_command()
             .env("AWS_LAMBDA_RUNTIME_API", api.host_port())
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .spawn()
             .expect("start imgorigin as a Lambda function");
+        let log = super::procs::LogLines::collect(function.stdout.take().expect("stdout"));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -62,6 +65,7 @@ impl FunctionUrl {
         });
         FunctionUrl {
             addr,
+            log,
             function,
             server,
         }

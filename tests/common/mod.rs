@@ -3,6 +3,7 @@
 //! and speaks HTTP/1.1 with a real client (hyper).
 #![allow(dead_code)]
 
+pub mod access_log;
 pub mod client;
 pub mod fake_s3;
 pub mod fixtures;

@@ -279,6 +279,62 @@ pub fn imgorigin_command() -> Command {
 pub struct Imgorigin {
     child: Child,
     pub addr: SocketAddr,
+    /// The admin listener, when `--admin-listen` was given.
+    pub admin: Option<SocketAddr>,
+    /// Its stdout after the listening lines: the access log.
+    pub log: LogLines,
+}
+
+/// Lines a child writes to stdout, collected by a thread as they come.
+#[derive(Clone, Default)]
+pub struct LogLines(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl LogLines {
+    /// Collects the lines of `out` until it closes.
+    pub fn collect(out: impl std::io::Read + Send + 'static) -> LogLines {
+        let lines = LogLines::default();
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                sink.0.lock().expect("lines").push(line);
+            }
+        });
+        lines
+    }
+
+    /// The lines so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.0.lock().expect("lines").clone()
+    }
+
+    /// The access-log lines so far (EMF documents left out).
+    pub fn access(&self) -> Vec<String> {
+        let lines = self.0.lock().expect("lines");
+        lines.iter().filter(|l| !is_emf(l)).cloned().collect()
+    }
+
+    /// The EMF documents so far.
+    pub fn emf(&self) -> Vec<String> {
+        let lines = self.0.lock().expect("lines");
+        lines.iter().filter(|l| is_emf(l)).cloned().collect()
+    }
+
+    /// Waits (up to 5 s) until there are at least `n` access-log lines; returns them.
+    pub fn wait_for(&self, n: usize) -> Vec<String> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while self.access().len() < n && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let lines = self.access();
+        assert!(lines.len() >= n, "{} log lines, {n} expected", lines.len());
+        lines
+    }
+}
+
+/// Whether a stdout line is an EMF document rather than an access-log line.
+pub fn is_emf(line: &str) -> bool {
+    line.starts_with('{') && line.contains("\"_aws\":{")
 }
 
 impl Imgorigin {
@@ -294,18 +350,27 @@ impl Imgorigin {
             .args(args);
         cmd.envs(env.iter().copied()).stdout(Stdio::piped());
         let mut child = cmd.spawn().expect("start imgorigin");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read first line");
-        let addr = line
-            .trim()
-            .strip_prefix("listening on http://")
-            .unwrap_or_else(|| panic!("first stdout line was {line:?}"))
-            .parse()
-            .expect("address");
-        Imgorigin { child, addr }
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut read_addr = |prefix: &str| {
+            let mut line = String::new();
+            stdout.read_line(&mut line).expect("read a stdout line");
+            line.trim()
+                .strip_prefix(prefix)
+                .unwrap_or_else(|| panic!("stdout line {line:?} lacks {prefix:?}"))
+                .parse::<SocketAddr>()
+                .expect("address")
+        };
+        let addr = read_addr("listening on http://");
+        let admin = args
+            .iter()
+            .any(|a| a == "--admin-listen")
+            .then(|| read_addr("admin listening on http://"));
+        Imgorigin {
+            child,
+            addr,
+            admin,
+            log: LogLines::collect(stdout),
+        }
     }
 
     pub fn pid(&self) -> u32 {

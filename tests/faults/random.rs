@@ -253,7 +253,10 @@ async fn randomized_faults_never_corrupt_a_body_or_miss_a_deadline() {
         plan.cloned().unwrap_or_default()
     });
     let timeout = STORE_TIMEOUT.as_secs().to_string();
-    let server = super::serve(&fake, &["--store-timeout", &timeout]);
+    let server = super::serve(
+        &fake,
+        &["--store-timeout", &timeout, "--log-format", "json"],
+    );
     let start = Instant::now();
     let mut seen = Vec::new();
     for batch in all.chunks(BATCH) {
@@ -284,6 +287,7 @@ async fn randomized_faults_never_corrupt_a_body_or_miss_a_deadline() {
         fake.requests().len()
     );
     assert!(wrong.is_empty(), "seed {seed}:\n{}", wrong.join("\n"));
+    logged_as_seen(&server.log.wait_for(all.len()), &all, &seen, seed);
     for (run, seen) in all.iter().zip(&seen) {
         assert!(
             seen.to_head <= STORE_TIMEOUT + SLACK,
@@ -298,4 +302,51 @@ async fn randomized_faults_never_corrupt_a_body_or_miss_a_deadline() {
             seen.longest_silence
         );
     }
+}
+
+/// Every request's access-log line says what its client saw: status, body bytes received,
+/// complete or aborted, resumed reads included.
+fn logged_as_seen(lines: &[String], all: &[Run], seen: &[Seen], seed: u64) {
+    let by_path: HashMap<String, &String> = lines
+        .iter()
+        .filter_map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).ok()?;
+            Some((v["path"].as_str()?.to_owned(), l))
+        })
+        .collect();
+    let (mut resumed, mut aborted, mut problems) = (0, 0, Vec::new());
+    for (run, seen) in all.iter().zip(seen) {
+        let path = format!("/{}", run.key);
+        let Some(line) = by_path.get(&path) else {
+            problems.push(format!("{path}: no log line"));
+            continue;
+        };
+        let range = match run.ask {
+            Ask::Range(a, b) => Some(format!("bytes={a}-{b}")),
+            _ => None,
+        };
+        let method = if matches!(run.ask, Ask::Head) {
+            "HEAD"
+        } else {
+            "GET"
+        };
+        let want = super::common::access_log::Seen {
+            method,
+            path: &path,
+            range: range.as_deref(),
+            status: seen.status,
+            bytes: seen.body.len() as u64,
+            complete: seen.complete,
+        };
+        let found = super::common::access_log::problems(line, &want);
+        problems.extend(
+            found
+                .into_iter()
+                .map(|p| format!("{path} {:?}: {p}", run.ask)),
+        );
+        resumed += usize::from(line.contains("\"resumes\":") && !line.contains("\"resumes\":0"));
+        aborted += usize::from(!seen.complete);
+    }
+    println!("access log: {} lines, {resumed} with resumed reads, {aborted} aborted bodies, all as the clients saw them", lines.len());
+    assert!(problems.is_empty(), "seed {seed}:\n{}", problems.join("\n"));
 }

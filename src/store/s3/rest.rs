@@ -193,6 +193,7 @@ impl Rest {
             };
             held = Some(cost);
             tracing::debug!(key, attempt = failed, cause = %error, "S3 request failed; retrying");
+            crate::observe::note_retry();
             tokio::time::sleep(self.policy.backoff(failed, fastrand::f64())).await;
         }
     }
