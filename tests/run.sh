@@ -13,6 +13,9 @@
 #   podman, binutils (apt-get) to build the container image that tests/container.sh runs
 #   gdal_translate (apt-get gdal-bin) for GDAL's multi-range reads in tests/gdal_multirange.rs
 #   chromium (apt-get) and playwright (pip into .venv, pinned) for tests/browser_cors.rs
+#   promtool     (apt-get prometheus) to check the admin listener's /metrics in tests/observe.rs
+#   boto3 (pip into .venv, pinned in tests/tools.sh) for deploy/verify/, which
+#                tests/verify.sh runs against serve, cargo lambda watch and moto
 # tests/quickstart.sh hides nasm from the README's quick start, as on a machine without it.
 # Extra arguments go to `cargo test` (e.g. `tests/run.sh --test conformance`).
 set -euo pipefail
@@ -45,10 +48,17 @@ GDAL_TRANSLATE=${GDAL_TRANSLATE:-$(apt_tool gdal_translate gdal-bin)}
 # Headless Chromium for tests/browser_cors.rs: Debian's build, driven by Playwright for Python
 # (tests/browser_cors.py); Playwright's own browser download is never used.
 CHROMIUM=${CHROMIUM:-$(apt_tool chromium chromium)}
+# `promtool check metrics` on the admin listener's exposition (tests/observe.rs).
+PROMTOOL=${PROMTOOL:-$(apt_tool promtool prometheus)}
 if [ -z "${PLAYWRIGHT_PYTHON:-}" ]; then
   .venv/bin/python -c "import sys; from importlib.metadata import version; sys.exit(version('playwright') != '$PLAYWRIGHT_VERSION')" 2>/dev/null \
     || venv_pip "playwright==$PLAYWRIGHT_VERSION" >&2
   PLAYWRIGHT_PYTHON=$PWD/.venv/bin/python
+fi
+if [ -z "${VERIFY_PYTHON:-}" ]; then
+  .venv/bin/python -c "import sys; from importlib.metadata import version; sys.exit(version('boto3') != '$BOTO3_VERSION')" 2>/dev/null \
+    || venv_pip "boto3==$BOTO3_VERSION" >&2
+  VERIFY_PYTHON=$PWD/.venv/bin/python
 fi
 
 say "deploy/: cfn-lint $("$CFN_LINT" --version) and the CloudFront Function's node tests"
@@ -73,8 +83,17 @@ if [ $# -eq 0 ]; then
   tests/container.sh "$S3S_FS"
 fi
 
-export S3S_FS MOTO_SERVER CARGO_LAMBDA AVIFDEC GDAL_TRANSLATE CHROMIUM PLAYWRIGHT_PYTHON
-say "s3s-fs: $S3S_FS; cargo-lambda: $CARGO_LAMBDA; moto: $MOTO_SERVER; avifdec: $AVIFDEC; gdal_translate: $GDAL_TRANSLATE; chromium: $CHROMIUM; playwright: $PLAYWRIGHT_PYTHON"
+export S3S_FS MOTO_SERVER CARGO_LAMBDA AVIFDEC GDAL_TRANSLATE CHROMIUM PLAYWRIGHT_PYTHON VERIFY_PYTHON PROMTOOL
+say "s3s-fs: $S3S_FS; cargo-lambda: $CARGO_LAMBDA; moto: $MOTO_SERVER; avifdec: $AVIFDEC; gdal_translate: $GDAL_TRANSLATE; chromium: $CHROMIUM; playwright: $PLAYWRIGHT_PYTHON; boto3: $VERIFY_PYTHON; promtool: $PROMTOOL"
+
+# Only for the whole run: deploy/verify.sh, the command users point at a deployed stack, run
+# against serve, cargo lambda watch and moto with the binary that cargo test runs (about a
+# minute, the 190 MiB stream included).
+if [ $# -eq 0 ]; then
+  say "cargo test --release --no-run (builds target/release/imgorigin for tests/verify.sh)"
+  cargo test --release --no-run
+  tests/verify.sh
+fi
 # Release profile: the tests measure memory and move GiBs, and the dependencies are then
 # shared with `cargo build --release`.
 exec cargo test --release "$@"

@@ -55,6 +55,19 @@ python_tool() {
   echo "$PWD/.venv/bin/$1"
 }
 
+# boto3 for deploy/verify/ (S3 uploads, the stack's outputs, SigV4 for Function URLs); the
+# pin tests/run.sh installs into .venv.
+BOTO3_VERSION=1.43.11
+
+# boto3_python: prints a Python that imports boto3: .venv's, else python3 on PATH, else .venv
+# after installing the pinned boto3 into it.
+boto3_python() {
+  if [ -x .venv/bin/python ] && .venv/bin/python -c 'import boto3' 2>/dev/null; then echo "$PWD/.venv/bin/python"; return; fi
+  if command -v python3 >/dev/null 2>&1 && python3 -c 'import boto3' 2>/dev/null; then command -v python3; return; fi
+  venv_pip "boto3==$BOTO3_VERSION" >&2
+  .venv/bin/python -c 'import boto3' || { echo "boto3 does not import after pip install boto3==$BOTO3_VERSION" >&2; exit 1; }
+  echo "$PWD/.venv/bin/python"
+}
 
 # mozjpeg-sys leaves libjpeg-turbo's SIMD out, with a build warning only, when nasm is missing,
 # and cargo keeps that build after nasm is installed: rebuild it (src/transform/simd.rs). The
