@@ -407,10 +407,11 @@ async fn conformance_lambda_buffered_via_runtime_api() {
         log: Some(lambda.log.clone()),
     };
     run_suite("Lambda buffered (Runtime API, s3s-fs)", &target, true).await;
-    let emf = lambda.log.emf();
+    // Each invocation writes its access-log line, then its EMF document.
+    let requests = lambda.log.access().len();
     assert_eq!(
-        emf.len(),
-        lambda.log.access().len(),
+        lambda.log.wait_for_emf(requests).len(),
+        requests,
         "one EMF document per request"
     );
 }

@@ -36,10 +36,19 @@ impl Drop for Shared {
     fn drop(&mut self) {
         let record = self.facts.get_mut().unwrap_or_else(|e| e.into_inner());
         record.duration = self.started.elapsed();
+        if record.status == 0 {
+            // The client left before the answer's head: nginx's 499, so that it counts as
+            // the client's doing and not as a 5xx of ours.
+            record.status = CLIENT_CLOSED;
+            record.error.get_or_insert("client_gone");
+        }
         super::metrics::global().ended();
         self.observer.finish(record);
     }
 }
+
+/// The status logged for a request whose client went away before the head was sent.
+pub const CLIENT_CLOSED: u16 = 499;
 
 /// This process's request numbers.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -316,3 +325,7 @@ impl<B> Drop for Observed<B> {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "exchange_tests.rs"]
+mod tests;

@@ -332,6 +332,17 @@ impl LogLines {
     }
 }
 
+impl LogLines {
+    /// Waits (up to 5 s) until there are at least `n` EMF documents; returns them.
+    pub fn wait_for_emf(&self, n: usize) -> Vec<String> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while self.emf().len() < n && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        self.emf()
+    }
+}
+
 /// Whether a stdout line is an EMF document rather than an access-log line.
 pub fn is_emf(line: &str) -> bool {
     line.starts_with('{') && line.contains("\"_aws\":{")

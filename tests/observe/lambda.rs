@@ -147,7 +147,7 @@ async fn invocations_are_logged(mode: &str) {
     let lines = f.log.wait_for(6);
     let emf: Vec<serde_json::Value> = f
         .log
-        .emf()
+        .wait_for_emf(6)
         .iter()
         .map(|d| serde_json::from_str(d).expect("EMF is JSON"))
         .collect();
