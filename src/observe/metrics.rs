@@ -35,9 +35,14 @@ const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 
 /// The class of a status (anything outside 100-599 counts as 5xx: it is ours and wrong).
 pub fn status_class(status: u16) -> &'static str {
+    CLASSES[class_index(status)]
+}
+
+/// The index of a status's class in [`CLASSES`].
+fn class_index(status: u16) -> usize {
     match status {
-        100..=599 => CLASSES[usize::from(status / 100) - 1],
-        _ => "5xx",
+        100..=599 => usize::from(status / 100) - 1,
+        _ => CLASSES.len() - 1,
     }
 }
 
@@ -185,11 +190,7 @@ impl Metrics {
     pub fn observe(&self, rec: &Record) {
         let i = Kind::ALL.iter().position(|k| *k == rec.kind).unwrap_or(0);
         let kind = &self.kinds[i];
-        let class = match rec.status {
-            100..=599 => usize::from(rec.status / 100) - 1,
-            _ => 4,
-        };
-        kind.requests[class].inc();
+        kind.requests[class_index(rec.status)].inc();
         kind.bytes.inc_by(rec.bytes);
         kind.duration.observe(rec.duration.as_secs_f64());
         if let Some(t) = rec.ttfb {
