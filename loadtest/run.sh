@@ -10,7 +10,7 @@
 #   loadtest/run.sh --help            every flag, thresholds included
 #
 # Installs what it needs when missing: oha (cargo install --locked, pinned; ~5 min on 2 cores,
-# once), nginx and curl (apt-get), s3s-fs and cargo-lambda only for the modes that use them, and
+# once), nginx, curl and valgrind (apt-get), s3s-fs and cargo-lambda only for the modes that use them, and
 # for the transform scenarios node (apt-get nodejs; sharp 0.35.5 needs node >= 20.9) with
 # `npm ci` in loadtest/sharp (sharp 0.35.5, pinned by its package-lock.json).
 # Results: loadtest/results/latest.{md,json,svg}; exit 1 when a threshold is missed.
@@ -32,6 +32,8 @@ done
 export OHA=${OHA:-$(cargo_tool oha oha "$OHA_VERSION" 5)}
 export NGINX_BIN=${NGINX_BIN:-$(apt_tool nginx nginx)}
 export CURL=${CURL:-$(apt_tool curl curl)}
+# callgrind counts the access log's instructions per request (loadtest/harness/logcost.py).
+export VALGRIND=${VALGRIND:-$(apt_tool valgrind valgrind)}
 case " $* " in
   *" --backend s3s "*|*" --backend=s3s "*)
     export S3S_FS=${S3S_FS:-$(cargo_tool s3s-fs s3s-fs "$S3S_FS_VERSION" 5 binary)} ;;

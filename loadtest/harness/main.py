@@ -12,6 +12,7 @@ import signal
 import sys
 from pathlib import Path
 
+import logcost
 import procs
 import report
 from drive import Measured
@@ -62,6 +63,9 @@ def parse_args(argv):
 
 # Where the access log's CPU share is measured: many small requests, per-request work only.
 LOG_COST_SCENARIOS = ("small", "head")
+# The fixed rate of the CPU-seconds comparison: below what either server does on 2 cores
+# (about 13,000 small GETs/s), so both do the same work in the same time.
+LOG_COST_RATE = 5000
 
 
 def imgorigin_env(extra: dict) -> dict:
@@ -78,7 +82,7 @@ def start_services(args, data: Path, transforms: bool, budget: bool = False) -> 
     the backend whose CPU it costs, and the scenario kinds it serves. The sharp server starts
     only when transform scenarios run (`transforms`), the imgorigin with a memory budget only
     for the transform-memory scenario (`budget`)."""
-    exe = os.environ.get("IMGORIGIN", str(ROOT / "target" / "release" / "imgorigin"))
+    exe = imgorigin_exe()
     s = {}
     static_port = procs.free_port()
     s["nginx-static"] = procs.start_nginx(
@@ -249,7 +253,7 @@ def run(args) -> int:
             if "sharp" in services:
                 peer_notes["sharp"] = procs.sharp_versions(services["sharp"].port)
         ranges = draw_ranges(timing)
-        rows = []
+        rows, log_rows = [], []
         for s in scenarios:
             # --quick skips imgorigin --root on transforms: the same decode, resize and encode
             # as `imgorigin` (within noise of it in every run so far), 8 s that its 2-minute
@@ -267,12 +271,43 @@ def run(args) -> int:
                 print(f"    {r['target']}: {r['rps']} req/s, {r['mib_s']} MiB/s, p99 {r['p99_ms']} ms, "
                       f"errors {r['errors']}, RSS {r.get('server_rss_mib')} MiB", file=sys.stderr)
                 rows.append(r)
+        log_rows = log_cost(args, scenarios, services, targets)
     finally:
         for svc in reversed(list(services.values())):
             svc.stop()
     return write_results(args, timing, [{"id": s.id, "title": s.title, "kind": s.kind, "peer_ungated": s.peer_ungated}
                                           for s in scenarios],
-                         rows, peer_notes)
+                         rows, peer_notes, log_rows)
+
+
+def log_cost(args, scenarios, services, targets) -> list:
+    """The access log's instructions per request (logcost.py) where its CPU share is measured:
+    `imgorigin serve` over the run's backend, small and head."""
+    wanted = [s.id for s in scenarios if s.id in LOG_COST_SCENARIOS]
+    ours = next((t for t in targets if t.name == "imgorigin"), None)
+    if args.target or args.lambda_ or not wanted or ours is None:
+        return []
+    print(f"==> access log's instructions per request under callgrind: {', '.join(wanted)}",
+          file=sys.stderr)
+    endpoint = f"http://127.0.0.1:{services[ours.backend].port}"
+    rows = logcost.measure(os.environ.get("VALGRIND", "valgrind"), imgorigin_exe(), endpoint,
+                           wanted, WORK)
+    on, off = services["imgorigin"], services.get("imgorigin-nolog")
+    timing = QUICK if args.quick else FULL
+    for r in rows:
+        if off is not None:
+            req = next(q for q in logcost.REQUESTS if q.scenario == r["scenario"])
+            r.update(logcost.cpu_at_rate(on.port, on.pids(), off.port, off.pids(), req,
+                                         LOG_COST_RATE, timing.log_rate_seconds, timing.log_rate_rounds))
+        print(f"    {r['scenario']}: {r['instructions_on']:,} instructions per request with the "
+              f"log, {r['instructions_off']:,} without, share {r['share']} ({r['seconds']} s); "
+              f"at {LOG_COST_RATE}/s CPU {r.get('cpu_us_on')} / {r.get('cpu_us_off')} us per "
+              f"request, share {r.get('cpu_share')}", file=sys.stderr)
+    return rows
+
+
+def imgorigin_exe() -> str:
+    return os.environ.get("IMGORIGIN", str(ROOT / "target" / "release" / "imgorigin"))
 
 
 def rounds_note(timing) -> str:
@@ -282,7 +317,7 @@ def rounds_note(timing) -> str:
     return f"{interleaved}: {timing.rounds} rounds of {timing.round().seconds:g} s interleaved across targets"
 
 
-def write_results(args, timing, scenarios, rows, peer_notes=None) -> int:
+def write_results(args, timing, scenarios, rows, peer_notes=None, log_rows=()) -> int:
     mode = "target " + args.target if args.target else ("lambda" if args.lambda_ else "serve")
     meta = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -311,14 +346,15 @@ def write_results(args, timing, scenarios, rows, peer_notes=None) -> int:
               # printed but too noisy to gate on; the full run gates every threshold.
               "gate_ratios": not args.quick}
     ratio_rows = report.ratios(rows, scenarios)
-    checks = report.verdicts(rows, scenarios, ratio_rows, limits)
-    md = report.markdown(meta, scenarios, rows, ratio_rows, checks)
+    checks = report.verdicts(rows, scenarios, ratio_rows, limits, log_rows)
+    md = report.markdown(meta, scenarios, rows, ratio_rows, checks, log_rows)
     out = Path(args.results)
     out.mkdir(parents=True, exist_ok=True)
     (out / "latest.md").write_text(md)
     (out / "latest.svg").write_text(report.svg_chart(scenarios, rows))
     (out / "latest.json").write_text(json.dumps(
         {"meta": meta, "limits": limits, "scenarios": scenarios, "rows": rows, "ratios": ratio_rows,
+         "log_cost": list(log_rows),
          "checks": [dict(zip(("ok", "what", "measured", "limit", "gates"), c)) for c in checks]},
         indent=1))
     print(md)

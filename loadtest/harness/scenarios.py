@@ -26,13 +26,17 @@ class Timing:
     # so that a drift in the machine's speed (a shared host: two runs of one target a minute
     # apart differed by 25%) falls on every target alike instead of on whichever ran then.
     rounds: int = 1
+    # The access log's CPU seconds at a fixed rate (logcost.cpu_at_rate): runs per server.
+    log_rate_rounds: int = 2
+    log_rate_seconds: float = 2
 
     def round(self) -> "Timing":
         """The timing of one round of an interleaved scenario."""
         return replace(self, seconds=self.seconds / self.rounds, rounds=1)
 
 
-FULL = Timing(seconds=10, waves=5, wave_seconds=2, slow_seconds=20, transform_seconds=10, rounds=5)
+FULL = Timing(seconds=10, waves=5, wave_seconds=2, slow_seconds=20, transform_seconds=10, rounds=5,
+              log_rate_rounds=6, log_rate_seconds=4)
 QUICK = Timing(seconds=1.5, waves=2, wave_seconds=0.75, slow_seconds=4, transform_seconds=3)
 
 

@@ -5,6 +5,7 @@ Run by tests/run.sh: python3 -m unittest discover -s loadtest/harness"""
 import struct
 import unittest
 
+import logcost
 import report
 from drive import Measured, check_transform, image_size
 from procs import OBJECTS
@@ -90,6 +91,28 @@ class Thresholds(unittest.TestCase):
         miss = v["small: throughput / nginx-proxy"]
         self.assertEqual((miss[0], miss[4]), (False, False))
         self.assertTrue(v["small imgorigin: errors"][4])
+
+    def test_log_instruction_share_gates_even_in_quick_runs(self):
+        logs = [{"scenario": "small", "instructions_on": 100_000, "instructions_off": 95_000,
+                 "share": logcost.share(100_000, 95_000)},
+                {"scenario": "head", "instructions_on": 100_000, "instructions_off": 94_990,
+                 "share": logcost.share(100_000, 94_990)}]
+        r = report.ratios(self.rows(), SCEN)
+        v = {c[1]: c for c in report.verdicts(self.rows(), SCEN, r,
+                                                {**LIMITS, "gate_ratios": False, "max_log_cpu_share": 0.05},
+                                                logs)}
+        self.assertEqual(v["small: access log's share of instructions per request"][:3],
+                         (True, "small: access log's share of instructions per request", 0.05))
+        head = v["head: access log's share of instructions per request"]
+        self.assertEqual((head[0], head[2], head[4]), (False, 0.0501, True))
+
+    def test_log_cpu_seconds_share_is_reported_not_gated(self):
+        rows = self.rows() + [
+            {**row("small", "imgorigin-nolog", 900.0, 1.0), "requests": 1000, "server_cpu_s": 1.0}]
+        rows[0] = {**rows[0], "requests": 1000, "server_cpu_s": 1.2}
+        v = self.verdicts(rows, max_log_cpu_share=0.05)
+        miss = v["small: access log's share of CPU seconds per request at saturation"]
+        self.assertEqual((miss[0], miss[2], miss[4]), (False, 0.167, False))
 
     def test_markdown_and_svg_render_every_row(self):
         rows = self.rows()
@@ -264,3 +287,23 @@ class Rounds(unittest.TestCase):
         targets = [Target(n, "", [], None) for n in ("a", "b")]
         measure(Scenario("large", "", "bytes", run), targets, {}, FULL, None)
         self.assertEqual(calls, [("a", FULL.seconds), ("b", FULL.seconds)])
+
+
+class LogCost(unittest.TestCase):
+    def test_reads_callgrind_totals(self):
+        import tempfile
+        from pathlib import Path
+        with tempfile.TemporaryDirectory() as d:
+            f = Path(d, "callgrind.out")
+            f.write_text("version: 1\ncmd: imgorigin serve\nevents: Ir\nfl=(1)\n0 5\ntotals: 123456789\n")
+            self.assertEqual(logcost.total_instructions(f), 123456789)
+            f.write_text("events: Ir\nsummary: 42\n")
+            self.assertEqual(logcost.total_instructions(f), 42)
+            f.write_text("events: Ir\n")
+            with self.assertRaises(RuntimeError):
+                logcost.total_instructions(f)
+
+    def test_share_is_what_the_log_adds(self):
+        self.assertEqual(logcost.share(200.0, 190.0), 0.05)
+        self.assertEqual(logcost.share(200.0, 210.0), -0.05)
+        self.assertIsNone(logcost.share(0.0, 10.0))

@@ -247,7 +247,8 @@ impl Record {
             s.push_str(e);
         }
         if let Some(c) = self.client {
-            let _ = write!(s, " client={c}");
+            s.push_str(" client=");
+            push_ip(s, c);
         }
     }
 }
@@ -256,6 +257,24 @@ impl Record {
 /// formatting machinery was most of its cost.
 fn push_int(s: &mut String, n: impl itoa::Integer) {
     s.push_str(itoa::Buffer::new().format(n));
+}
+
+/// An address without `core::fmt` for IPv4 (every request on most deployments; `Display`
+/// was 40% of the line's instructions under callgrind), `Display` for IPv6.
+fn push_ip(s: &mut String, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(v4) => {
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    s.push('.');
+                }
+                push_int(s, octet);
+            }
+        }
+        IpAddr::V6(v6) => {
+            let _ = write!(s, "{v6}");
+        }
+    }
 }
 
 /// `12.3ms`, with integer arithmetic.

@@ -125,3 +125,20 @@ fn text_line_quotes_what_a_client_chose() {
     assert!(line.contains(r#" range="bytes=0-1 \" x=1""#), "{line}");
     assert!(!line.contains('\n'));
 }
+
+#[test]
+fn text_line_writes_client_addresses_as_display_does() {
+    for ip in [
+        "203.0.113.7",
+        "0.0.0.0",
+        "255.255.255.255",
+        "10.0.0.1",
+        "2001:db8::1",
+        "::1",
+    ] {
+        let mut r = record();
+        r.client = Some(ip.parse().unwrap());
+        let line = r.line(LogFormat::Text);
+        assert!(line.ends_with(&format!(" client={ip}")), "{line}");
+    }
+}
