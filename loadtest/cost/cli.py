@@ -37,11 +37,13 @@ from .measure import Run, cold_starts, measure
 from .pricing import build_results
 from .report import markdown
 from .scenarios import Scenario, event, scenarios
+from .watch import watch_check
 
 # The scenario each function's cold starts serve: the first one it meets in the warm runs.
 COLD_START_SCENARIO = {"imgorigin-stream": "recipe-500k", "imgorigin-buffered": "range-200m",
                        "recipe": "recipe-500k", "recipe-sharp": "thumb"}
 SDK_PACKAGE = RECIPE_DIR / "node_modules" / "@aws-sdk" / "client-s3"
+SHARP_PACKAGE = LOADTEST / "sharp" / "node_modules" / "sharp"
 
 
 def parse_args(argv):
@@ -62,6 +64,9 @@ def parse_args(argv):
     p.add_argument("--capacity-seconds", type=float, help="oha seconds per scenario (4; quick 2)")
     p.add_argument("--only", help="comma-separated scenario ids")
     p.add_argument("--results", default=str(RESULTS))
+    p.add_argument("--no-watch", action="store_true",
+                   help="skip the check under `cargo lambda watch` (the emulator's viewer times "
+                        "beside the fake Runtime API's billed times)")
     p.add_argument("--reference", action="store_true",
                    help="also copy the results to loadtest/reference/cost-DATE.{md,json}")
     return p.parse_args(argv)
@@ -75,6 +80,17 @@ def check_prerequisites(args) -> None:
     if not SDK_PACKAGE.exists() and shutil.which("npm"):
         print("npm ci in loadtest/recipe (@aws-sdk/client-s3, pinned)", file=sys.stderr)
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=RECIPE_DIR, check=False)
+    if not args.no_watch and not shutil.which(os.environ.get("CARGO_LAMBDA", "cargo-lambda")):
+        sys.exit("cargo-lambda not found (set CARGO_LAMBDA, or `cargo install --locked "
+                 "cargo-lambda --version 1.9.2`, as tests/run.sh does), or pass --no-watch to "
+                 "skip the check under `cargo lambda watch`")
+    # recipe-sharp loads sharp from the load test's sharp server directory (pinned there).
+    if not SHARP_PACKAGE.exists() and shutil.which("npm"):
+        print("npm ci in loadtest/sharp (sharp, pinned)", file=sys.stderr)
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=SHARP_PACKAGE.parents[1], check=False)
+    if not SHARP_PACKAGE.exists():
+        sys.exit("loadtest/sharp has no node_modules: run `npm ci` in loadtest/sharp (sharp, "
+                 "pinned by its package-lock.json; the recipe-sharp function needs it)")
     if not SDK_PACKAGE.exists():
         sys.exit("loadtest/recipe has no node_modules: run `npm ci` in loadtest/recipe "
                  "(@aws-sdk/client-s3, pinned by its package-lock.json)")
@@ -166,12 +182,15 @@ def main(argv=None):
     t0 = time.monotonic()
     try:
         runs, colds = measure_functions(args, scs, kinds, backend, n)
+        watched = [] if args.no_watch else watch_check(
+            kinds, scs, runs, colds, COLD_START_SCENARIO, min(n, 20), args.warmups, WORK)
         print("fargate capacity (oha against imgorigin serve)", file=sys.stderr)
         capacity = fargate_capacity(args, backend, WORK, cap_s)
     finally:
         backend.stop()
     meta = run_metadata(args, prices, n, time.monotonic() - t0)
     res = build_results(args, prices, runs, colds, capacity, kinds, scs, meta)
+    res["watch"] = watched
     md = markdown(res, scs, kinds, args)
     md += f"\nRun took {meta['seconds']} s; node {meta['node']}, @aws-sdk/client-s3 {meta['sdk']}.\n"
     write_results(args, res, md)

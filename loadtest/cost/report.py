@@ -70,6 +70,7 @@ def markdown(res: dict, scs, kinds, args) -> str:
     out += cold_starts_markdown(res, kinds)
     out += recipe_month_markdown(res, kinds)
     out += crossover_markdown(res, kinds, titles)
+    out += watch_markdown(res.get("watch") or [], kinds, titles)
     cap = res["capacity"]
     if any("error" in v for v in cap.values()):
         out += ["", "Capacity errors: " + "; ".join(f"{k}: {v['error']}" for k, v in cap.items() if "error" in v)]
@@ -176,4 +177,27 @@ def crossover_markdown(res: dict, kinds, titles) -> list[str]:
                    f"{fmt_rate(r['crossover_requests_month_public_ip'])} | "
                    f"{fmt_rate(r['crossover_requests_month_alb'])} | "
                    f"{'-' if not capv else f'{capv:,.0f}'} |")
+    return out
+
+
+def watch_markdown(rows: list, kinds, titles) -> list[str]:
+    """The check under `cargo lambda watch` (cost/watch.py): the viewer's time through the
+    emulator beside the billed time the fake Runtime API measured."""
+    if not rows:
+        return []
+    out = ["", "## The same invocations under `cargo lambda watch`", "",
+           "The viewer's time through the emulator's Function URL (request to last body byte: the "
+           "billed time plus the emulator's relay) beside the fake Runtime API's billed p50; the "
+           "cold row is process start to the first answer. Lost: no answer within the timeout "
+           "(the emulator loses some buffered answers).", "",
+           "| function | scenario | n | lost | status | viewer p50 / p99 ms | billed p50 ms (fake Runtime API) |",
+           "|---|---|---:|---:|---|---:|---:|"]
+    for r in rows:
+        status = ", ".join(str(s) for s in r["status"]) or "-"
+        if r.get("expected") is False:
+            status += " (unexpected)"
+        p99 = "-" if r["p99_ms"] is None else r["p99_ms"]
+        out.append(f"| {kinds[r['function']].label} | {titles.get(r['scenario'], r['scenario'])} "
+                   f"| {r['n']} | {r['lost']} | {status} | {r['p50_ms'] if r['p50_ms'] is not None else '-'} / {p99} "
+                   f"| {r['fake_billed_p50_ms'] if r['fake_billed_p50_ms'] is not None else '-'} |")
     return out
