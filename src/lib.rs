@@ -17,6 +17,9 @@
 //! - [`plan`]: RFC 9110 decision (200/206/304/412/416) from parsed request + [`meta`]; pure.
 //!   [`plan::multipart`]: several ranges (merging, limits, the multipart framing and its
 //!   length).
+//! - [`iiif`]: IIIF Image API 3.0 requests: the grammar (region, size, rotation, quality,
+//!   format) and their resolution against an image's size and the service's limits into
+//!   exact pixels and a canonical form; pure. Not routed yet (issue 19).
 //! - [`access`]: origin lock, allowed keys, signed URLs (canonical form, keys, verification,
 //!   minting links for `imgorigin sign`); pure, decided before any store call.
 //! - [`store`]: where bytes come from: [`store::LocalStore`] (system calls on the worker
@@ -99,6 +102,7 @@ pub mod cors;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http1;
+pub mod iiif;
 pub mod key;
 pub mod lambda;
 pub mod meta;
