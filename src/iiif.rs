@@ -12,7 +12,14 @@
 //!
 //! Both halves report one [`IiifError`] ([`IiifError::status`]: the status the spec assigns,
 //! §7.3) and measure in [`Rect`]s, so those two live here. No I/O, routing or pixels.
+//!
+//! Around them, for the image information request (§5):
+//! - [`ident`]: identifiers to and from their percent-encoded path segment (§9), and the
+//!   public base URI from configuration or request headers.
+//! - [`info`]: the info.json document (§5) and its media type.
 
+pub mod ident;
+pub mod info;
 pub mod request;
 pub mod resolve;
 
@@ -25,6 +32,10 @@ pub enum IiifError {
     /// Fewer than five segments, or an empty identifier (§2.1).
     #[error("an image request is {{id}}/{{region}}/{{size}}/{{rotation}}/{{quality}}.{{format}}")]
     Path,
+    /// The identifier is empty, not valid percent-encoding or UTF-8, or holds a control
+    /// character once decoded (§9).
+    #[error("identifier must be percent-encoded UTF-8 without control characters")]
+    Identifier,
     /// The region does not read (§4.1).
     #[error("region must be full, square, x,y,w,h or pct:x,y,w,h")]
     Region,
@@ -63,7 +74,7 @@ pub enum IiifError {
 
 impl IiifError {
     /// The status the spec gives this error: 501 for [`IiifError::UpscaleUnsupported`]
-    /// (§4.2), 400 for every other (§4.1-§4.5; §7.3 also lists 404 for sizes over the
+    /// (§4.2), 400 for every other (§4.1-§4.5, §9; §7.3 also lists 404 for sizes over the
     /// limits, §4.2 says 400 and is followed).
     pub fn status(&self) -> http::StatusCode {
         match self {
