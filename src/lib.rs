@@ -17,9 +17,10 @@
 //! - [`plan`]: RFC 9110 decision (200/206/304/412/416) from parsed request + [`meta`]; pure.
 //!   [`plan::multipart`]: several ranges (merging, limits, the multipart framing and its
 //!   length).
-//! - [`iiif`]: IIIF Image API 3.0 requests: the grammar (region, size, rotation, quality,
-//!   format) and their resolution against an image's size and the service's limits into
-//!   exact pixels and a canonical form; pure. Not routed yet (issue 19).
+//! - [`iiif`]: IIIF Image API 3.0: the request grammar (region, size, rotation, quality,
+//!   format) and its resolution against an image's size and the service's limits into exact
+//!   pixels and a canonical form; info.json; identifiers and the public base URL; pure. Not
+//!   routed yet (issue 19).
 //! - [`access`]: origin lock, allowed keys, signed URLs (canonical form, keys, verification,
 //!   minting links for `imgorigin sign`); pure, decided before any store call.
 //! - [`store`]: where bytes come from: [`store::LocalStore`] (system calls on the worker
