@@ -12,7 +12,6 @@ the video-open scenario leaves after 2 MB, so the viewer's time says nothing of 
 there: that scenario is not run here."""
 
 import http.client
-import os
 import random
 import subprocess
 import sys
@@ -28,21 +27,6 @@ from .scenarios import Scenario
 
 TIMEOUT_S = 20
 SKIPPED = {"video-open": "the viewer leaves after 2 MB: its time is not the billed time"}
-
-
-class Watch:
-    """`cargo lambda watch` on a free port, APIs only."""
-
-    def __init__(self, work: Path, tag: str):
-        self.port = procs.free_port()
-        self.service = procs.Service(
-            "cargo lambda watch",
-            [os.environ.get("CARGO_LAMBDA", "cargo-lambda"), "lambda", "watch", "--only-lambda-apis",
-             "--disable-cors", "-A", "127.0.0.1", "-P", str(self.port)],
-            self.port, work / f"watch-{tag}.log", cwd=ROOT)  # it reads Cargo.toml even so
-
-    def stop(self):
-        self.service.stop()
 
 
 def viewer_get(port: int, path: str, query: str, headers: dict) -> tuple[int, int, float]:
@@ -65,8 +49,9 @@ def run_function(kind: FunctionKind, cold: Scenario, scs: list[Scenario], n: int
                  work: Path) -> list[dict]:
     """One emulator and one process of `kind`; a cold row (serving `cold`), then each
     scenario warm."""
-    watch = Watch(work, kind.id)
-    env = {**kind.env, "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{watch.port}/.rt",
+    port = procs.free_port()
+    watch = procs.start_lambda_watch(port, work / f"watch-{kind.id}.log", ROOT)
+    env = {**kind.env, "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{port}/.rt",
            "AWS_LAMBDA_FUNCTION_NAME": "_",
            # The emulator refuses a Function URL answer without `cookies`; Lambda does not
            # (loadtest/recipe/runtime.mjs adds an empty list, nothing else).
@@ -79,12 +64,12 @@ def run_function(kind: FunctionKind, cold: Scenario, scs: list[Scenario], n: int
     try:
         rng = random.Random(11)
         path, query, headers = cold.make(rng)
-        status, _, _ = viewer_get(watch.port, path, query, headers)
+        status, _, _ = viewer_get(port, path, query, headers)
         rows.append({"function": kind.id, "scenario": "cold start", "n": 1, "lost": 0,
                      "status": [status],
                      "p50_ms": round((time.perf_counter() - started) * 1000, 1), "p99_ms": None})
         for sc in scs:
-            rows.append(warm_row(watch.port, kind, sc, n, warmups, rng))
+            rows.append(warm_row(port, kind, sc, n, warmups, rng))
     finally:
         proc.terminate()
         try:

@@ -83,6 +83,7 @@ class Load:
     expect_status: int = 200
     expect_len: int | None = None  # body bytes each response must carry
     sign: bool = False
+    rate: int | None = None  # requests per second in all (oha -q); None: as fast as it goes
 
 
 def oha(load: Load, threads: int | None = None) -> subprocess.Popen:
@@ -97,6 +98,8 @@ def oha(load: Load, threads: int | None = None) -> subprocess.Popen:
         argv += ["-H", h]
     if load.sign:
         argv += SIGV4_OHA
+    if load.rate:
+        argv += ["-q", str(load.rate)]
     if threads:
         argv += ["--worker-threads", str(threads)]
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

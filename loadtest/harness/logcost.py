@@ -16,14 +16,13 @@ requests per wakeup when slower), which mixes the log's cost with scheduling on 
 machine. Reported, not gated."""
 
 import http.client
-import json
-import os
 import re
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import drive
 import procs
 
 # Requests per measurement: the difference (N2 - N1) is what counts. Under callgrind a 64 KiB
@@ -78,9 +77,7 @@ def counted_run(valgrind: str, exe: str, endpoint: str, req: Request, n: int, lo
     argv = [valgrind, "--tool=callgrind", f"--callgrind-out-file={out}",
             exe, "serve", "--listen", f"127.0.0.1:{port}", "--bucket", procs.BUCKET,
             "--endpoint", endpoint, "--access-log", "on" if log_on else "off"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("IMGORIGIN_", "AWS_"))}
-    env.update({"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-                "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"})
+    env = procs.imgorigin_env({})
     with open(work / f"callgrind.{tag}.log", "wb") as log:
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, env=env)
@@ -128,20 +125,20 @@ def measure(valgrind: str, exe: str, endpoint: str, scenarios: list[str], work: 
 def cpu_at_rate(on_port: int, on_pids, off_port: int, off_pids, req: Request, rate: int,
                 seconds: float, rounds: int) -> dict:
     """CPU seconds per request of the two servers under the same fixed rate, `rounds`
-    alternating runs each (the order flips every round)."""
+    alternating runs each (the order flips every round); every answer checked."""
     totals = {"on": [0.0, 0], "off": [0.0, 0]}
     ports = {"on": (on_port, on_pids), "off": (off_port, off_pids)}
     for r in range(rounds):
         for mode in (("on", "off") if r % 2 == 0 else ("off", "on")):
             port, pids = ports[mode]
             before = procs.cpu_seconds(pids)
-            out = subprocess.run(
-                [os.environ.get("OHA", "oha"), f"http://127.0.0.1:{port}/{procs.PREFIX}{req.key}",
-                 "-c", "16", "-z", f"{seconds}s", "-q", str(rate), "-m", req.method, "--no-tui",
-                 "--output-format", "json"], capture_output=True, text=True, check=True).stdout
-            summary = json.loads(out)["summary"]
+            m = drive.run_one(drive.Load(f"http://127.0.0.1:{port}/{procs.PREFIX}{req.key}", 16,
+                                         seconds, method=req.method, expect_status=req.expect_status,
+                                         expect_len=req.expect_len, rate=rate))
+            if m.errors:
+                raise RuntimeError(f"{req.scenario} at {rate}/s ({mode}): {m.errors}")
             totals[mode][0] += procs.cpu_seconds(pids) - before
-            totals[mode][1] += round(summary["requestsPerSec"] * summary["total"])
+            totals[mode][1] += m.requests
     per = {m: (cpu / n if n else 0.0) for m, (cpu, n) in totals.items()}
     return {"rate": rate, "cpu_us_on": round(per["on"] * 1e6, 1),
             "cpu_us_off": round(per["off"] * 1e6, 1), "cpu_share": share(per["on"], per["off"])}

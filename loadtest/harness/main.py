@@ -68,15 +68,6 @@ LOG_COST_SCENARIOS = ("small", "head")
 LOG_COST_RATE = 5000
 
 
-def imgorigin_env(extra: dict) -> dict:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("IMGORIGIN_", "AWS_"))}
-    env.update({"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-                "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"})
-    env.update(extra)
-    return env
-
-
 def start_services(args, data: Path, transforms: bool, budget: bool = False) -> tuple[dict, list]:
     """Returns (services by name, targets). A target: name, base URL, measured service names,
     the backend whose CPU it costs, and the scenario kinds it serves. The sharp server starts
@@ -103,11 +94,8 @@ def start_services(args, data: Path, transforms: bool, budget: bool = False) -> 
     ours = "imgorigin"
     if args.lambda_:
         port = procs.free_port()
-        s["lambda-watch"] = procs.Service(
-            "cargo lambda watch", [os.environ.get("CARGO_LAMBDA", "cargo-lambda"), "lambda", "watch",
-                                   "--only-lambda-apis", "--disable-cors", "-A", "127.0.0.1",
-                                   "-P", str(port)], port, WORK / "lambda-watch.log", cwd=ROOT)
-        env = imgorigin_env({
+        s["lambda-watch"] = procs.start_lambda_watch(port, WORK / "lambda-watch.log", ROOT)
+        env = procs.imgorigin_env({
             "AWS_LAMBDA_RUNTIME_API": f"http://127.0.0.1:{port}/.rt", "AWS_LAMBDA_FUNCTION_NAME": "_",
             "IMGORIGIN_BUCKET": procs.BUCKET, "IMGORIGIN_ENDPOINT": endpoint})
         # AWS runs one instance per concurrent request; here several processes poll the same
@@ -123,7 +111,7 @@ def start_services(args, data: Path, transforms: bool, budget: bool = False) -> 
         port = procs.free_port()
         s["imgorigin"] = procs.Service("imgorigin", [exe, "serve", "--listen", f"127.0.0.1:{port}",
                                                      "--bucket", procs.BUCKET, "--endpoint", endpoint],
-                                       port, WORK / "imgorigin.log", env=imgorigin_env({}))
+                                       port, WORK / "imgorigin.log", env=procs.imgorigin_env({}))
         base, measured = f"http://127.0.0.1:{port}/", ["imgorigin"]
         serves = ("bytes", "transform", "noread")
     if not args.lambda_:
@@ -134,12 +122,12 @@ def start_services(args, data: Path, transforms: bool, budget: bool = False) -> 
             "imgorigin --access-log off",
             [exe, "serve", "--listen", f"127.0.0.1:{port}", "--bucket", procs.BUCKET,
              "--endpoint", endpoint, "--access-log", "off"],
-            port, WORK / "imgorigin-nolog.log", env=imgorigin_env({}))
+            port, WORK / "imgorigin-nolog.log", env=procs.imgorigin_env({}))
     root_port = procs.free_port()
     s["imgorigin-root"] = procs.Service(
         "imgorigin --root", [exe, "serve", "--listen", f"127.0.0.1:{root_port}", "--root",
                              str(data / procs.BUCKET)], root_port, WORK / "imgorigin-root.log",
-        env=imgorigin_env({}))
+        env=procs.imgorigin_env({}))
     static = f"http://127.0.0.1:{static_port}/{procs.BUCKET}/"
     signed = backend == "s3s-fs"
     targets = [
@@ -159,7 +147,7 @@ def start_services(args, data: Path, transforms: bool, budget: bool = False) -> 
             "imgorigin --transform-memory",
             [exe, "serve", "--listen", f"127.0.0.1:{port}", "--bucket", procs.BUCKET, "--endpoint",
              endpoint, "--transform-memory", str(BUDGET_MIB), "--transform-queue-timeout",
-             str(BUDGET_QUEUE_TIMEOUT)], port, WORK / "imgorigin-budget.log", env=imgorigin_env({}))
+             str(BUDGET_QUEUE_TIMEOUT)], port, WORK / "imgorigin-budget.log", env=procs.imgorigin_env({}))
         targets.append(Target("imgorigin-budget", f"http://127.0.0.1:{port}/", ["imgorigin-budget"],
                               backend, serves=("budget",)))
     if transforms:

@@ -167,6 +167,17 @@ def reset_peak_rss(pids: list[int]) -> None:
             pass
 
 
+def imgorigin_env(extra: dict) -> dict:
+    """The environment imgorigin runs with here: none of the caller's IMGORIGIN_/AWS_
+    settings, test credentials, no instance metadata lookups, plus `extra`."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("IMGORIGIN_", "AWS_"))}
+    env.update({"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+                "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"})
+    env.update(extra)
+    return env
+
+
 class Service:
     """One started server. `pids()` includes workers, so nginx is measured as a whole."""
 
@@ -263,6 +274,15 @@ NGINX_PROXY = """
     }}
   }}
 """
+
+
+def start_lambda_watch(port: int, log: Path, root: Path) -> "Service":
+    """`cargo lambda watch` with only the Runtime API and Function URLs (functions are started
+    by the caller). It reads the project's Cargo.toml even so, hence `root` as its cwd."""
+    return Service("cargo lambda watch",
+                   [os.environ.get("CARGO_LAMBDA", "cargo-lambda"), "lambda", "watch",
+                    "--only-lambda-apis", "--disable-cors", "-A", "127.0.0.1", "-P", str(port)],
+                   port, log, cwd=root)
 
 
 def start_nginx(name: str, body: str, work: Path, port: int) -> Service:
