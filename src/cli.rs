@@ -12,9 +12,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod access;
+mod iiif;
 mod observe;
 mod transform;
 pub use access::{AccessArgs, KeyArgs, Secret, SignArgs};
+pub use iiif::IiifArgs;
 pub use observe::{LogArgs, MetricsArgs, MetricsMode, Switch};
 pub use transform::TransformArgs;
 
@@ -204,6 +206,9 @@ pub struct PipelineArgs {
     /// Transform limits.
     #[command(flatten)]
     pub transform: TransformArgs,
+    /// The IIIF Image API service.
+    #[command(flatten)]
+    pub iiif: IiifArgs,
 }
 
 /// A setting that cannot be used.
@@ -335,6 +340,7 @@ impl PipelineArgs {
             transforms,
             store_timeout: Duration::from_secs(self.store_timeout),
             max_ranges: usize::try_from(self.max_ranges).unwrap_or(usize::MAX),
+            iiif: self.iiif.settings(),
             ..Config::default()
         })
     }

@@ -36,6 +36,10 @@ pub struct Config {
     pub max_ranges: usize,
     /// Where access-log lines and metrics of each request go.
     pub observer: crate::observe::Observer,
+    /// The IIIF Image API service, unless off.
+    pub iiif: Option<crate::iiif::Settings>,
+    /// What the IIIF service learnt of images, shared by every worker (clones share it).
+    pub iiif_cache: crate::service::IiifCache,
 }
 
 impl Default for Config {
@@ -53,6 +57,8 @@ impl Default for Config {
             transforms: Limits::default(),
             max_ranges: crate::plan::multipart::DEFAULT_MAX_RANGES,
             observer: crate::observe::Observer::default(),
+            iiif: Some(crate::iiif::Settings::default()),
+            iiif_cache: crate::service::IiifCache::default(),
         }
     }
 }

@@ -17,6 +17,8 @@
 //! - [`ident`]: identifiers to and from their percent-encoded path segment (§9), and the
 //!   public base URI from configuration or request headers.
 //! - [`info`]: the info.json document (§5) and its media type.
+//!
+//! [`Settings`] say where the service lives; `crate::service`'s IIIF branch routes to it.
 
 pub mod ident;
 pub mod info;
@@ -70,6 +72,40 @@ pub enum IiifError {
     /// A missing or unknown format extension (§4.5).
     #[error("format must be one of jpg, tif, png, gif, jp2, pdf, webp, avif")]
     Format,
+    /// A format or rotation this service does not produce (§4.3, §4.5: 400).
+    #[error(
+        "{0} is not offered by this service (see extraFormats and extraFeatures in info.json)"
+    )]
+    NotOffered(&'static str),
+    /// No valid host to build info.json's `id` from: `Host`, `X-Forwarded-Host` or
+    /// `X-Forwarded-Proto` missing or not a plain value (ident::public_base).
+    #[error("Host, X-Forwarded-Host or X-Forwarded-Proto is not valid")]
+    Host,
+}
+
+/// Where and how the IIIF service answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// The path the service lives under, starting and ending with `/` (`/iiif/3/`).
+    pub prefix: String,
+    /// A character that stands for `/` in identifiers ([`ident`]), if any.
+    pub slash_substitute: Option<char>,
+    /// The public address info.json's `id` starts with ([`ident::public_base`]); else taken
+    /// from the request's headers.
+    pub public_url: Option<String>,
+}
+
+/// The default service prefix.
+pub const DEFAULT_PREFIX: &str = "/iiif/3/";
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            prefix: DEFAULT_PREFIX.to_owned(),
+            slash_substitute: None,
+            public_url: None,
+        }
+    }
 }
 
 impl IiifError {

@@ -88,6 +88,15 @@ pub fn object_key(path: &str, prefix: &str) -> Result<ObjectKey, KeyError> {
         }
     };
     let decoded = String::from_utf8(bytes).map_err(|_| KeyError::NotUtf8)?;
+    key_of(decoded, prefix)
+}
+
+/// The store key `prefix + decoded` for a key already decoded from its spelling in a URI
+/// (an IIIF identifier, `crate::iiif::ident`), by the same rules as [`object_key`].
+///
+/// # Errors
+/// A [`KeyError`] naming the first rule the key breaks.
+pub fn key_of(decoded: String, prefix: &str) -> Result<ObjectKey, KeyError> {
     for segment in decoded.split('/') {
         match segment {
             "" => return Err(KeyError::EmptySegment),

@@ -19,8 +19,8 @@
 //!   length).
 //! - [`iiif`]: IIIF Image API 3.0: the request grammar (region, size, rotation, quality,
 //!   format) and its resolution against an image's size and the service's limits into exact
-//!   pixels and a canonical form; info.json; identifiers and the public base URL; pure. Not
-//!   routed yet (issue 19).
+//!   pixels and a canonical form; info.json; identifiers and the public base URL; its
+//!   [`iiif::Settings`] (prefix, slash substitute, public URL); pure.
 //! - [`access`]: origin lock, allowed keys, signed URLs (canonical form, keys, verification,
 //!   minting links for `imgorigin sign`); pure, decided before any store call.
 //! - [`store`]: where bytes come from: [`store::LocalStore`] (system calls on the worker
@@ -41,10 +41,15 @@
 //!   and output geometry (pure), then decode (mozjpeg with DCT scaling; `image` for PNG, GIF,
 //!   WebP), resize (fast_image_resize), orientation, encode (libwebp, mozjpeg, png, ravif);
 //!   each admitted into a process-wide memory budget on an estimate of its peak read from
-//!   the header ([`transform::budget`], [`transform::admit`]).
+//!   the header ([`transform::budget`], [`transform::admit`]). For IIIF,
+//!   [`transform::extract`]: a region at a size, turned and toned ([`transform::ops`]),
+//!   JPEG regions decoded from a stream with libjpeg's crop and skip
+//!   ([`transform::region`]).
 //! - [`allocator`]: glibc malloc settings and a trimmer thread that give freed memory back.
-//! - [`service`]: [`Origin`], the pipeline (`service/transformed.rs`: its transform branch);
-//!   [`cors`], [`config`]: its settings.
+//! - [`service`]: [`Origin`], the pipeline (`service/transformed.rs`: its transform branch;
+//!   `service/iiif.rs`, `service/iiif_image.rs`: the IIIF branch, with
+//!   `service/body_reader.rs` feeding a decoder on the blocking pool as the source
+//!   arrives); [`cors`], [`config`]: its settings.
 //! - [`observe`]: what operators see: one access-log line per request (`observe/record.rs`),
 //!   collected while it runs (`observe/exchange.rs`: the transport's [`observe::Exchange`],
 //!   task-local notes from the store deadline, S3 retries, resumes and the transform queue),
@@ -63,15 +68,23 @@
 //! 2. Origin lock (`--require-header`): anything without the secret header is 403.
 //! 3. Method: GET and HEAD; OPTIONS answered here (a CORS preflight when CORS is on, else
 //!    204 with `Allow`); else 405.
-//! 4. Path to key: decode once (or, after `/~/`, base64url, the spelling the deploy's
+//! 4. Below the IIIF prefix (`--iiif-prefix`, default `/iiif/3/`) the request leaves for
+//!    the IIIF branch: the path read from the right into identifier and parameters (400),
+//!    the identifier decoded once into a key by the rules of step 5, steps 6-7 on it; the
+//!    base URI redirected (303); then HeadObject, the image's header facts (one small read
+//!    per key and ETag, cached), the request resolved against them (400), the derived ETag
+//!    decided (304 without reading pixels), and the render admitted as in step 8: a JPEG
+//!    decoded region-first as its bytes stream in, other formats read whole. Answers carry
+//!    `Access-Control-Allow-Origin: *` unless CORS is configured.
+//! 5. Path to key: decode once (or, after `/~/`, base64url, the spelling the deploy's
 //!    CloudFront Function uses for Function URLs), reject traversal and control bytes: 400
 //!    before any I/O. The query is read once ([`query::Query`]; 400 for a bad escape or an
 //!    escaped name of ours) and that one reading feeds the signature check and the transform
 //!    parameters.
-//! 5. Allowed keys (prefixes, extensions): else 404, like a missing object.
-//! 6. Signature for keys under a signed prefix: else 403 `forbidden` or `expired`,
-//!    `Cache-Control: no-store`. Steps 2-6 never touch the store.
-//! 7. Parse Range and conditional headers (every header line). With transform parameters
+//! 6. Allowed keys (prefixes, extensions): else 404, like a missing object.
+//! 7. Signature for keys under a signed prefix: else 403 `forbidden` or `expired`,
+//!    `Cache-Control: no-store`. Steps 2-7 never touch the store.
+//! 8. Parse Range and conditional headers (every header line). With transform parameters
 //!    (`w`, `h`, `fit`, `format`, `q`; 400 if bad) the request leaves here for the transform
 //!    branch: HeadObject, the RFC 9110 decision on the derived ETag (304/412 without
 //!    decoding), a slot of the shared semaphore (503 when none frees in time), the source
@@ -79,17 +92,17 @@
 //!    ([`transform::prepare`]) and the estimated peak admitted into the memory budget (503
 //!    when it does not free in time, 422 when it never could), [`transform::Prepared::render`]
 //!    on the blocking pool, a 200 sent whole.
-//! 8. One store call: HeadObject for HEAD and for a GET with several ranges; for any other
+//! 9. One store call: HeadObject for HEAD and for a GET with several ranges; for any other
 //!    GET one lookup that may carry the range and validators and start the read (S3: one
 //!    GetObject). Every store call has a deadline
 //!    (`--store-timeout`, 504); bodies have idle and stall limits ([`body`]).
-//! 9. [`plan::decide`] on the returned metadata picks the status; the store's early answer is
-//!    used only when it agrees.
-//! 10. Headers from [`response`]; the body streams the planned span with backpressure, or
+//! 10. [`plan::decide`] on the returned metadata picks the status; the store's early answer
+//!     is used only when it agrees.
+//! 11. Headers from [`response`]; the body streams the planned span with backpressure, or
 //!     for several ranges ([`plan::multipart`]) each part's head and span in turn, one store
 //!     read per group of nearby parts (`plan::multipart::reads`), the next opened ahead,
 //!     every read pinned to the ETag.
-//! 11. The transport sends the body wrapped in [`observe::Observed`], which counts what is
+//! 12. The transport sends the body wrapped in [`observe::Observed`], which counts what is
 //!     handed over and how it ends; when the exchange's last handle goes, its record is
 //!     logged, counted and (Lambda) emitted as EMF.
 #![deny(missing_docs)]

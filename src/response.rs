@@ -47,6 +47,9 @@ pub enum RequestError {
     /// A transform was refused or failed.
     #[error(transparent)]
     Transform(#[from] TransformError),
+    /// An IIIF image or information request that cannot be served as asked.
+    #[error("IIIF: {0}")]
+    Iiif(#[from] crate::iiif::IiifError),
 }
 
 impl RequestError {
@@ -78,6 +81,7 @@ impl RequestError {
                 TransformError::Busy => "busy",
                 TransformError::Encode(_) => "transform_encode",
             },
+            RequestError::Iiif(_) => "iiif_request",
         }
     }
 }
@@ -87,6 +91,8 @@ impl RequestError {
 pub fn error(err: &RequestError, config: &Config) -> Response<ObjectBody> {
     let (status, text): (StatusCode, Cow<'static, str>) = match err {
         RequestError::Transform(e) => transform_status(e),
+        // The spec's status (IIIF §7.3); the text says which parameter, nothing internal.
+        RequestError::Iiif(e) => (e.status(), Cow::Owned(format!("{e}\n"))),
         other => {
             let (status, text) = status_text(other);
             (status, Cow::Borrowed(text))
@@ -153,7 +159,9 @@ fn transform_status(e: &TransformError) -> (StatusCode, Cow<'static, str>) {
 /// Status and fixed text of every other error.
 fn status_text(err: &RequestError) -> (StatusCode, &'static str) {
     match err {
-        RequestError::Transform(_) => (StatusCode::INTERNAL_SERVER_ERROR, "error\n"),
+        RequestError::Transform(_) | RequestError::Iiif(_) => {
+            (StatusCode::INTERNAL_SERVER_ERROR, "error\n")
+        }
         RequestError::BadPath(_) => (
             StatusCode::BAD_REQUEST,
             "bad request: invalid object path\n",

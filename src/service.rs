@@ -2,6 +2,10 @@
 //! streaming [`ObjectBody`] out. The hyper server and the Lambda adapter both call
 //! [`Origin::handle`].
 
+mod body_reader;
+mod iiif;
+mod iiif_image;
+pub use iiif::IiifCache;
 mod transformed;
 
 use crate::body::{ObjectBody, Source};
@@ -72,6 +76,9 @@ impl Origin {
             self.config
                 .cors
                 .decorate(&parts.headers, response.headers_mut());
+            if self.iiif_prefix(parts.uri.path()).is_some() && !self.config.cors.enabled() {
+                iiif::allow_any_origin(&mut response);
+            }
         }
         response
     }
@@ -89,6 +96,16 @@ impl Origin {
             Method::OPTIONS => return self.options(parts),
             _ => return Err(RequestError::MethodNotAllowed),
         };
+        if let Some((settings, rest)) = self.iiif_prefix(parts.uri.path()) {
+            let call = iiif::Call {
+                rid,
+                parts,
+                head,
+                settings,
+                max_body,
+            };
+            return self.iiif(call, rest).await;
+        }
         let key = object_key(parts.uri.path(), &self.config.prefix)?;
         let now = (self.config.clock)();
         let request_key = key
@@ -178,6 +195,12 @@ impl Origin {
             _ => ObjectBody::empty(),
         };
         Ok(response::object(&meta, partial, &self.config, body))
+    }
+
+    /// The IIIF settings and the rest of `path` when it is below the IIIF prefix.
+    fn iiif_prefix<'p>(&self, path: &'p str) -> Option<(&crate::iiif::Settings, &'p str)> {
+        let settings = self.config.iiif.as_ref()?;
+        Some((settings, path.strip_prefix(settings.prefix.as_str())?))
     }
 
     /// The one store call of a request: HeadObject-like for HEAD and for a GET with several

@@ -14,6 +14,8 @@
 #   gdal_translate (apt-get gdal-bin) for GDAL's multi-range reads in tests/gdal_multirange.rs
 #   chromium (apt-get) and playwright (pip into .venv, pinned) for tests/browser_cors.rs
 #   promtool     (apt-get prometheus) to check the admin listener's /metrics in tests/observe.rs
+#   iiif-validator (pip into .venv, pinned): the official IIIF Image API validator, in
+#                tests/iiif_validator.rs
 #   boto3 (pip into .venv, pinned in tests/tools.sh) for deploy/verify/, which
 #                tests/verify.sh runs against serve, cargo lambda watch and moto
 # tests/quickstart.sh hides nasm from the README's quick start, as on a machine without it.
@@ -26,6 +28,7 @@ CARGO_LAMBDA_VERSION=1.9.2
 MOTO_VERSION=5.2.1
 CFN_LINT_VERSION=1.51.0
 PLAYWRIGHT_VERSION=1.65.2
+IIIF_VALIDATOR_VERSION=1.0.5
 
 # shellcheck source=tests/tools.sh
 source tests/tools.sh
@@ -55,6 +58,11 @@ if [ -z "${PLAYWRIGHT_PYTHON:-}" ]; then
     || venv_pip "playwright==$PLAYWRIGHT_VERSION" >&2
   PLAYWRIGHT_PYTHON=$PWD/.venv/bin/python
 fi
+if [ -z "${IIIF_VALIDATOR:-}" ]; then
+  .venv/bin/python -c "import sys; from importlib.metadata import version; sys.exit(version('iiif-validator') != '$IIIF_VALIDATOR_VERSION')" 2>/dev/null \
+    || venv_pip "iiif-validator==$IIIF_VALIDATOR_VERSION" >&2
+  IIIF_VALIDATOR=$PWD/.venv/bin/iiif-validate.py
+fi
 if [ -z "${VERIFY_PYTHON:-}" ]; then
   .venv/bin/python -c "import sys; from importlib.metadata import version; sys.exit(version('boto3') != '$BOTO3_VERSION')" 2>/dev/null \
     || venv_pip "boto3==$BOTO3_VERSION" >&2
@@ -83,8 +91,8 @@ if [ $# -eq 0 ]; then
   tests/container.sh "$S3S_FS"
 fi
 
-export S3S_FS MOTO_SERVER CARGO_LAMBDA AVIFDEC GDAL_TRANSLATE CHROMIUM PLAYWRIGHT_PYTHON VERIFY_PYTHON PROMTOOL
-say "s3s-fs: $S3S_FS; cargo-lambda: $CARGO_LAMBDA; moto: $MOTO_SERVER; avifdec: $AVIFDEC; gdal_translate: $GDAL_TRANSLATE; chromium: $CHROMIUM; playwright: $PLAYWRIGHT_PYTHON; boto3: $VERIFY_PYTHON; promtool: $PROMTOOL"
+export S3S_FS MOTO_SERVER CARGO_LAMBDA AVIFDEC GDAL_TRANSLATE CHROMIUM PLAYWRIGHT_PYTHON VERIFY_PYTHON PROMTOOL IIIF_VALIDATOR
+say "s3s-fs: $S3S_FS; cargo-lambda: $CARGO_LAMBDA; moto: $MOTO_SERVER; avifdec: $AVIFDEC; gdal_translate: $GDAL_TRANSLATE; chromium: $CHROMIUM; playwright: $PLAYWRIGHT_PYTHON; boto3: $VERIFY_PYTHON; promtool: $PROMTOOL; iiif-validator: $IIIF_VALIDATOR"
 
 # Only for the whole run: deploy/verify.sh, the command users point at a deployed stack, run
 # against serve, cargo lambda watch and moto with the binary that cargo test runs (about a

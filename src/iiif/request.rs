@@ -139,7 +139,14 @@ impl<'a> ImageRequest<'a> {
         if identifier.is_empty() {
             return Err(IiifError::Path);
         }
-        let params = params.strip_prefix('/').ok_or(IiifError::Path)?.parse()?;
+        let params = params.strip_prefix('/').ok_or(IiifError::Path)?;
+        // A proxy or Function URL may send `^` or `!` escaped (`%5E`): the parameters mean
+        // the same decoded once (RFC 3986 §2.4). Only the identifier keeps its escapes.
+        let decoded = crate::key::percent_decode_strict(params.as_bytes())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or(IiifError::Path)?;
+        let params = decoded.parse()?;
         Ok(ImageRequest { identifier, params })
     }
 }

@@ -239,6 +239,13 @@ const REQUESTS: &[Row] = &[
     ("id/full/max/0/default.nope", "Format", "§4.5"),
     ("id/info.json", "Path", "§5.1 is not an image request"),
     ("", "Path", "§2.1"),
+    // Parameters escaped on the way (a Function URL sends `^` as %5E) read decoded once.
+    ("id/full/%5E1500,/%2190/default.jpg", "id full/^1500,/!90/default.jpg", "RFC 3986 §2.4"),
+    ("id/full/%5E1500%2C/0/default.jpg", "id full/^1500,/0/default.jpg", "RFC 3986 §2.4"),
+    ("id/full/max/0/default%2Ejpg", "id full/max/0/default.jpg", "RFC 3986 §2.4"),
+    ("id/full/max%2F0/0/default.jpg", "Path", "a decoded / shifts the segments"),
+    ("id/full/max/0/default.jp%", "Path", "RFC 3986 §2.1 stray %"),
+    ("id/full/max/0/default.jp%FF", "Path", "not UTF-8"),
 ];
 
 #[test]

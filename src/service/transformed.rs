@@ -21,7 +21,7 @@ use std::time::SystemTime;
 
 /// Bump when the output of the same request may change (encoder settings, resampling), so
 /// that caches holding old outputs see a new ETag.
-const RENDER_VERSION: &str = "imgorigin-render-1";
+pub(super) const RENDER_VERSION: &str = "imgorigin-render-1";
 
 /// One transform request, as the pipeline parsed it.
 pub(super) struct Transform<'a> {
@@ -93,28 +93,11 @@ impl Origin {
         // The source alone over the memory budget can never be admitted: say so before
         // reading it.
         limits.memory.check_fits(source.len)?;
-        // One deadline for the queue: the slot, then the memory.
-        let queued = tokio::time::Instant::now();
-        let deadline = queued + limits.queue_timeout;
-        // The slot bounds CPU.
-        let slot = tokio::time::timeout_at(
-            deadline,
-            self.config.transform_slots.clone().acquire_owned(),
-        )
-        .await
-        .map_err(|_| TransformError::Busy)?
-        .map_err(|_| TransformError::Busy)?;
         // The source's bytes count against the budget from before they are read: two
         // 100 MB sources must not be read at once on a 256 MB host before any estimate.
-        let admitted = limits.memory.admit(source.len, deadline).await?;
-        crate::observe::note_queue(queued.elapsed());
+        let queue = self.enter_queue(source.len).await?;
         let bytes = self.read_whole(t.rid, t.key, &source).await?;
         let headers = t.headers.clone();
-        let queue = Queue {
-            deadline,
-            slot,
-            admitted,
-        };
         let rendered = render_admitted(bytes, t.params, headers, limits, queue).await?;
         meta.len = rendered.bytes.len() as u64;
         meta.content_type = Some(rendered.format.mime().to_owned());
@@ -135,11 +118,34 @@ impl Origin {
         Ok(r)
     }
 
+    /// Waits for a transform slot, then for `bytes` of the memory budget, under one
+    /// deadline (`queue_timeout`): [`TransformError::Busy`] when it passes.
+    pub(super) async fn enter_queue(&self, bytes: u64) -> Result<Queue, TransformError> {
+        let limits = &self.config.transforms;
+        let queued = tokio::time::Instant::now();
+        let deadline = queued + limits.queue_timeout;
+        // The slot bounds CPU.
+        let slot = tokio::time::timeout_at(
+            deadline,
+            self.config.transform_slots.clone().acquire_owned(),
+        )
+        .await
+        .map_err(|_| TransformError::Busy)?
+        .map_err(|_| TransformError::Busy)?;
+        let admitted = limits.memory.admit(bytes, deadline).await?;
+        crate::observe::note_queue(queued.elapsed());
+        Ok(Queue {
+            deadline,
+            slot,
+            admitted,
+        })
+    }
+
     /// The whole source, exactly `meta.len` bytes of the version we validated. Read as a
     /// response body is, so with the same resume on store failures and the same idle and
     /// stall deadlines (crate::body), and all of it within the store deadline: a stalled
     /// source cannot hold a transform slot.
-    async fn read_whole(
+    pub(super) async fn read_whole(
         &self,
         rid: u64,
         key: &str,
@@ -149,8 +155,19 @@ impl Origin {
             Err(TransformError::Unsupported("empty object".into()))?;
         }
         let span = ByteSpan::whole(meta.len).ok_or(StoreError::Changed)?;
+        self.read_span(rid, key, meta, span).await
+    }
+
+    /// Exactly `span` of the version `meta` describes, read as [`Origin::read_whole`] reads.
+    pub(super) async fn read_span(
+        &self,
+        rid: u64,
+        key: &str,
+        meta: &ObjectMeta,
+        span: ByteSpan,
+    ) -> Result<Vec<u8>, RequestError> {
         let mut body = self.body(rid, key, meta, span, None).await?;
-        let mut out = Vec::with_capacity(usize::try_from(meta.len).unwrap_or(0));
+        let mut out = Vec::with_capacity(usize::try_from(span.len()).unwrap_or(0));
         let read = async {
             while let Some(frame) = body.frame().await {
                 if let Ok(data) = frame.map_err(|e| e.0)?.into_data() {
@@ -166,7 +183,7 @@ impl Origin {
             StoreError::Timeout(format!("transform source not read within {limit:?}"))
         })??;
         // ObjectBody never ends short of its span without an error.
-        debug_assert_eq!(out.len() as u64, meta.len);
+        debug_assert_eq!(out.len() as u64, span.len());
         Ok(out)
     }
 }
@@ -179,10 +196,10 @@ struct Output {
 
 /// What a transform holds while it waits and runs: its slot and its share of the memory
 /// budget (the source's bytes so far), and the deadline for what it still waits for.
-struct Queue {
-    deadline: tokio::time::Instant,
-    slot: tokio::sync::OwnedSemaphorePermit,
-    admitted: crate::transform::Admitted,
+pub(super) struct Queue {
+    pub(super) deadline: tokio::time::Instant,
+    pub(super) slot: tokio::sync::OwnedSemaphorePermit,
+    pub(super) admitted: crate::transform::Admitted,
 }
 
 /// Reads the header and estimates the peak (blocking pool: a large JPEG's scan count reads

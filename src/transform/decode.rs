@@ -45,7 +45,7 @@ pub struct Header {
 /// about ten.
 const MAX_SCANS: u32 = 256;
 /// Memory a progressive JPEG may take for its coefficient buffers.
-const MAX_COEFFICIENT_BYTES: u64 = 96 << 20;
+pub(crate) const MAX_COEFFICIENT_BYTES: u64 = 96 << 20;
 /// Decoded size of a PNG, GIF or WebP source, which has no reduced-scale decoding: 32 MP of
 /// RGBA.
 const MAX_FULL_DECODE_BYTES: u64 = 128 << 20;
@@ -123,7 +123,7 @@ pub fn jpeg(bytes: &[u8], header: Header, numerator: u8) -> Result<Pixels, Trans
     }
 }
 
-fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
+pub(crate) fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
     panic
         .downcast_ref::<String>()
         .cloned()
@@ -134,7 +134,7 @@ fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
 /// libjpeg's standard error manager, except that errors unwind and a premature end of data,
 /// which libjpeg only warns about and fills with grey, is an error: a cut-off upload must
 /// not become a thumbnail that looks complete.
-fn strict_errors() -> mozjpeg_sys::jpeg_error_mgr {
+pub(crate) fn strict_errors() -> mozjpeg_sys::jpeg_error_mgr {
     // SAFETY: jpeg_std_error fills every field of the zeroed struct.
     let mut err: mozjpeg_sys::jpeg_error_mgr = unsafe { std::mem::zeroed() };
     unsafe { mozjpeg_sys::jpeg_std_error(&mut err) };

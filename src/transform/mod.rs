@@ -10,14 +10,17 @@ pub mod admit;
 pub mod budget;
 pub mod decode;
 pub mod encode;
+pub mod extract;
 pub mod format;
 pub mod geometry;
 pub mod host_memory;
 pub mod limits;
+pub mod ops;
 pub mod orient;
 pub mod params;
 pub mod pipeline;
 pub mod probe;
+pub mod region;
 pub mod simd;
 
 pub use admit::{Admitted, MemoryBudget};

@@ -189,10 +189,19 @@ impl<S: AsRef<[u8]>> Prepared<S> {
 
 /// Resizes in place to `g.resize` (Lanczos3, as sharp), cropping first for `fit=cover`.
 fn resize(px: &mut Pixels, g: &Geometry) -> Result<(), TransformError> {
+    resize_to(px, g.resize, g.crop)
+}
+
+/// Resizes in place to `(w, h)` (Lanczos3, as sharp); with `crop`, the centre of the
+/// source at the target's aspect ratio (`fit=cover`), else the whole source.
+pub(super) fn resize_to(
+    px: &mut Pixels,
+    (w, h): (u32, u32),
+    crop: bool,
+) -> Result<(), TransformError> {
     use fast_image_resize::{
         images::Image, FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer,
     };
-    let (w, h) = g.resize;
     if (w, h) == (px.width, px.height) {
         return Ok(());
     }
@@ -205,7 +214,7 @@ fn resize(px: &mut Pixels, g: &Geometry) -> Result<(), TransformError> {
     let src = Image::from_vec_u8(px.width, px.height, data, kind).map_err(|e| failed(&e))?;
     let mut dst = Image::new(w, h, kind);
     let mut options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
-    if g.crop {
+    if crop {
         options = options.fit_into_destination(Some((0.5, 0.5)));
     }
     Resizer::new()

@@ -17,12 +17,16 @@ pub const LAMBDA_URL_PREFIX: &str = "/lambda-url/_";
 
 impl LambdaWatch {
     pub fn start(env: &[(&str, String)]) -> LambdaWatch {
+        Self::start_on(free_port(), env)
+    }
+
+    /// [`LambdaWatch::start`] on a given free port (to put it in the function's settings).
+    pub fn start_on(port: u16, env: &[(&str, String)]) -> LambdaWatch {
         let exe = find_tool(
             "CARGO_LAMBDA",
             "cargo-lambda",
             "cargo install --locked cargo-lambda --version 1.9.2",
         );
-        let port = free_port();
         let mut watch = Command::new(exe);
         watch
             .args([
