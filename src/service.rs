@@ -198,9 +198,22 @@ impl Origin {
     }
 
     /// The IIIF settings and the rest of `path` when it is below the IIIF prefix.
-    fn iiif_prefix<'p>(&self, path: &'p str) -> Option<(&crate::iiif::Settings, &'p str)> {
+    /// The IIIF settings and the rest of `path` when it is below the IIIF prefix, as sent
+    /// or spelled `/~/` + base64url (the deploy's CloudFront Function sends every path with
+    /// other than unreserved characters so, decoded once: [`iiif::Rest::Decoded`]).
+    fn iiif_prefix<'p>(&self, path: &'p str) -> Option<(&crate::iiif::Settings, iiif::Rest<'p>)> {
+        use base64::Engine;
         let settings = self.config.iiif.as_ref()?;
-        Some((settings, path.strip_prefix(settings.prefix.as_str())?))
+        if let Some(rest) = path.strip_prefix(settings.prefix.as_str()) {
+            return Some((settings, iiif::Rest::Sent(rest)));
+        }
+        let encoded = path.strip_prefix(crate::key::ENCODED_KEY_MARKER)?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(encoded)
+            .ok()?;
+        let key = String::from_utf8(bytes).ok()?;
+        let rest = key.strip_prefix(settings.prefix.get(1..)?)?;
+        Some((settings, iiif::Rest::Decoded(rest.to_owned())))
     }
 
     /// The one store call of a request: HeadObject-like for HEAD and for a GET with several

@@ -195,6 +195,61 @@ async fn formats_head_and_statuses() {
 }
 
 #[tokio::test]
+async fn the_cloudfront_functions_base64url_spelling() {
+    // deploy/template.yaml's router sends a path holding anything but unreserved characters
+    // as /~/ + base64url of the path decoded once (OAC signatures, aws-samples/
+    // image-optimization#44): `,` `!` `^` and %2F in IIIF paths all do.
+    use base64::Engine;
+    let s3 = FakeS3::start();
+    s3.put(KEY, photo(), "image/jpeg");
+    s3.put("100%.jpg", photo(), "image/jpeg");
+    let srv = server(&s3, &[]);
+    let b64 = |decoded: &str| {
+        let enc = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(decoded);
+        format!("/~/{enc}")
+    };
+    let direct = fetch(
+        srv.addr,
+        "GET",
+        &format!("/iiif/3/{ID}/full/!200,200/0/default.png"),
+        &[],
+    )
+    .await;
+    let routed = fetch(
+        srv.addr,
+        "GET",
+        &b64("iiif/3/maps/sheet 1.jpg/full/!200,200/0/default.png"),
+        &[],
+    )
+    .await;
+    assert_eq!(routed.status, 200);
+    assert_eq!(routed.bytes(), direct.bytes());
+    assert_eq!(routed.header("etag"), direct.header("etag"));
+    let got = fetch(
+        srv.addr,
+        "GET",
+        &b64("iiif/3/100%.jpg/info.json"),
+        &[("x-forwarded-host", "h")],
+    )
+    .await;
+    assert_eq!(got.status, 200, "decoded once: a literal % stays");
+    let doc: serde_json::Value = serde_json::from_slice(got.bytes()).unwrap();
+    assert_eq!(doc["id"], "http://h/iiif/3/100%25.jpg");
+    let got = fetch(
+        srv.addr,
+        "GET",
+        &b64("iiif/3/maps/sheet 1.jpg"),
+        &[("x-forwarded-host", "h")],
+    )
+    .await;
+    assert_eq!(got.status, 303);
+    assert_eq!(
+        got.header("location"),
+        Some(format!("http://h/iiif/3/{ID}/info.json").as_str())
+    );
+}
+
+#[tokio::test]
 async fn prefix_slash_substitute_and_off() {
     let s3 = FakeS3::start();
     s3.put(KEY, photo(), "image/jpeg");

@@ -36,6 +36,15 @@ pub(super) enum Target<'a> {
     Image(ImageRequest<'a>),
 }
 
+/// The path after the prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Rest<'a> {
+    /// As sent: the identifier still percent-encoded (§9).
+    Sent(&'a str),
+    /// Decoded once already (the `/~/` spelling): the identifier is taken as it is.
+    Decoded(String),
+}
+
 /// Reads the path after the prefix.
 pub(super) fn target(rest: &str) -> Result<Target<'_>, IiifError> {
     if let Some(id) = rest.strip_suffix("/info.json").filter(|id| !id.is_empty()) {
@@ -48,6 +57,19 @@ pub(super) fn target(rest: &str) -> Result<Target<'_>, IiifError> {
         return Ok(Target::Base(rest));
     }
     ImageRequest::parse(rest).map(Target::Image)
+}
+
+/// Reads a path after the prefix that was decoded already: its identifier may hold `/`, so
+/// what does not read as info.json or an image request is a base URI (a 303 to an info.json
+/// that is then found or not) rather than a malformed image request.
+pub(super) fn decoded_target(rest: &str) -> Target<'_> {
+    if let Some(id) = rest.strip_suffix("/info.json").filter(|id| !id.is_empty()) {
+        return Target::Info(id);
+    }
+    match ImageRequest::parse(rest) {
+        Ok(request) => Target::Image(request),
+        Err(_) => Target::Base(rest),
+    }
 }
 
 /// Image header facts per (key, ETag), shared by every worker's [`Origin`] (a clone is a
@@ -100,14 +122,24 @@ impl Origin {
     pub(super) async fn iiif(
         &self,
         call: Call<'_>,
-        rest: &str,
+        rest: Rest<'_>,
     ) -> Result<Response<ObjectBody>, RequestError> {
-        let target = target(rest)?;
+        let (text, decoded) = match &rest {
+            Rest::Sent(text) => (*text, false),
+            Rest::Decoded(text) => (text.as_str(), true),
+        };
+        let target = match decoded {
+            true => decoded_target(text),
+            false => target(text)?,
+        };
         let segment = match target {
             Target::Base(id) | Target::Info(id) => id,
             Target::Image(r) => r.identifier,
         };
-        let identifier = decode_identifier(segment, call.settings.slash_substitute)?;
+        let identifier = match decoded {
+            true => segment.to_owned(),
+            false => decode_identifier(segment, call.settings.slash_substitute)?,
+        };
         let key = crate::key::key_of(identifier, &self.config.prefix)?;
         let request_key = key.as_str().get(self.config.prefix.len()..).unwrap_or("");
         let now = (self.config.clock)();
