@@ -46,3 +46,58 @@ pub fn s3_kept_headers() -> impl Iterator<Item = &'static str> {
     let kept = crate::store::s3::answer_headers::KEPT.iter();
     kept.chain(crate::http1::FRAMING.iter()).map(|n| n.as_str())
 }
+
+/// What [`crate::iiif::tiff::read_layout`] made of a whole file in memory, and the reads it
+/// asked for.
+#[derive(Debug)]
+pub struct TiffLayout {
+    /// The layout, or why not.
+    pub layout: Result<crate::iiif::tiff::Layout, crate::iiif::tiff::TiffError>,
+    /// Every read: offset and length.
+    pub reads: Vec<(u64, u64)>,
+}
+
+/// The whole object in memory; every read is ready at once.
+struct InMemory {
+    data: bytes::Bytes,
+    reads: std::sync::Mutex<Vec<(u64, u64)>>,
+}
+
+impl crate::iiif::tiff::RangeRead for InMemory {
+    fn read(
+        &self,
+        offset: u64,
+        len: u64,
+    ) -> impl std::future::Future<Output = Result<bytes::Bytes, crate::store::StoreError>> + Send
+    {
+        if let Ok(mut reads) = self.reads.lock() {
+            reads.push((offset, len));
+        }
+        let size = self.data.len() as u64;
+        let (start, end) = (offset.min(size), offset.saturating_add(len).min(size));
+        std::future::ready(Ok(self.data.slice(start as usize..end as usize)))
+    }
+}
+
+/// Reads the layout of `data` as a store would serve it, polled once: the reads are always
+/// ready, so the future completes in one poll (`None` if it did not).
+pub fn tiff_layout(data: &[u8]) -> Option<TiffLayout> {
+    use std::future::Future;
+    let reader = InMemory {
+        data: bytes::Bytes::copy_from_slice(data),
+        reads: std::sync::Mutex::new(Vec::new()),
+    };
+    let poll = {
+        let future = crate::iiif::tiff::read_layout(&reader, data.len() as u64);
+        let mut future = std::pin::pin!(future);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        future.as_mut().poll(&mut cx)
+    };
+    match poll {
+        std::task::Poll::Ready(layout) => Some(TiffLayout {
+            layout,
+            reads: reader.reads.into_inner().unwrap_or_default(),
+        }),
+        std::task::Poll::Pending => None,
+    }
+}

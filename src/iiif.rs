@@ -18,12 +18,17 @@
 //!   public base URI from configuration or request headers.
 //! - [`info`]: the info.json document (§5) and its media type.
 //!
+//! And for the pixels, the one part here that reads bytes (through a trait it is given):
+//! - [`tiff`]: tiled pyramidal TIFF and BigTIFF sources read by ranges: their layout in a
+//!   few small reads, JPEG tiles passed through, other tiles decoded and joined.
+//!
 //! [`Settings`] say where the service lives; `crate::service`'s IIIF branch routes to it.
 
 pub mod ident;
 pub mod info;
 pub mod request;
 pub mod resolve;
+pub mod tiff;
 
 pub use request::{Format, ImageRequest, Params, Quality, Region, Rotation, Size, SizeForm};
 pub use resolve::{resolve, CanonicalSize, Limits, Resolved, Source};

@@ -16,6 +16,7 @@
 #   promtool     (apt-get prometheus) to check the admin listener's /metrics in tests/observe.rs
 #   iiif-validator (pip into .venv, pinned): the official IIIF Image API validator, in
 #                tests/iiif_validator.rs
+#   vips, vipsheader (apt-get libvips-tools) to write the pyramidal TIFFs tests/iiif_tiff.rs reads
 #   boto3 (pip into .venv, pinned in tests/tools.sh) for deploy/verify/, which
 #                tests/verify.sh runs against serve, cargo lambda watch and moto
 # tests/quickstart.sh hides nasm from the README's quick start, as on a machine without it.
@@ -53,6 +54,8 @@ GDAL_TRANSLATE=${GDAL_TRANSLATE:-$(apt_tool gdal_translate gdal-bin)}
 CHROMIUM=${CHROMIUM:-$(apt_tool chromium chromium)}
 # `promtool check metrics` on the admin listener's exposition (tests/observe.rs).
 PROMTOOL=${PROMTOOL:-$(apt_tool promtool prometheus)}
+# libvips writing tiled pyramidal TIFFs, and decoding them for comparison (tests/iiif_tiff.rs).
+VIPS=${VIPS:-$(apt_tool vips libvips-tools)}
 if [ -z "${PLAYWRIGHT_PYTHON:-}" ]; then
   .venv/bin/python -c "import sys; from importlib.metadata import version; sys.exit(version('playwright') != '$PLAYWRIGHT_VERSION')" 2>/dev/null \
     || venv_pip "playwright==$PLAYWRIGHT_VERSION" >&2
@@ -91,8 +94,8 @@ if [ $# -eq 0 ]; then
   tests/container.sh "$S3S_FS"
 fi
 
-export S3S_FS MOTO_SERVER CARGO_LAMBDA AVIFDEC GDAL_TRANSLATE CHROMIUM PLAYWRIGHT_PYTHON VERIFY_PYTHON PROMTOOL IIIF_VALIDATOR
-say "s3s-fs: $S3S_FS; cargo-lambda: $CARGO_LAMBDA; moto: $MOTO_SERVER; avifdec: $AVIFDEC; gdal_translate: $GDAL_TRANSLATE; chromium: $CHROMIUM; playwright: $PLAYWRIGHT_PYTHON; boto3: $VERIFY_PYTHON; promtool: $PROMTOOL; iiif-validator: $IIIF_VALIDATOR"
+export S3S_FS MOTO_SERVER CARGO_LAMBDA AVIFDEC GDAL_TRANSLATE CHROMIUM PLAYWRIGHT_PYTHON VERIFY_PYTHON PROMTOOL IIIF_VALIDATOR VIPS
+say "s3s-fs: $S3S_FS; cargo-lambda: $CARGO_LAMBDA; moto: $MOTO_SERVER; avifdec: $AVIFDEC; gdal_translate: $GDAL_TRANSLATE; chromium: $CHROMIUM; playwright: $PLAYWRIGHT_PYTHON; boto3: $VERIFY_PYTHON; promtool: $PROMTOOL; iiif-validator: $IIIF_VALIDATOR; vips: $VIPS"
 
 # Only for the whole run: deploy/verify.sh, the command users point at a deployed stack, run
 # against serve, cargo lambda watch and moto with the binary that cargo test runs (about a
