@@ -128,7 +128,7 @@ pub(crate) fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
         .downcast_ref::<String>()
         .cloned()
         .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-        .unwrap_or_else(|| "JPEG decoder failed".into())
+        .unwrap_or_else(|| "no message".into())
 }
 
 /// libjpeg's standard error manager, except that errors unwind and a premature end of data,
@@ -217,6 +217,31 @@ pub fn image_source<R: BufRead + Seek>(
     format: Format,
     max_pixels: u64,
 ) -> Result<(ImageSource<R>, ImageHeader), TransformError> {
+    guarded(format, || open_source(reader, format, max_pixels))
+}
+
+/// Runs a decoder of the image crates, whose panics become `Malformed`: image-webp 0.2.4
+/// indexes out of bounds on an over-subscribed lossless Huffman code, and overflows with
+/// overflow checks on (image-rs/image-webp#118, open). Whatever a source holds, the request
+/// gets a 422 and a log line, and no worker thread unwinds through the pipeline.
+fn guarded<T>(
+    format: Format,
+    run: impl FnOnce() -> Result<T, TransformError>,
+) -> Result<T, TransformError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or_else(|panic| {
+        Err(TransformError::Malformed(format!(
+            "{}: the decoder failed: {}",
+            format.name(),
+            panic_text(&panic)
+        )))
+    })
+}
+
+fn open_source<R: BufRead + Seek>(
+    reader: R,
+    format: Format,
+    max_pixels: u64,
+) -> Result<(ImageSource<R>, ImageHeader), TransformError> {
     let malformed =
         |e: image::ImageError| TransformError::Malformed(format!("{}: {e}", format.name()));
     let mut limits = image::Limits::default();
@@ -265,12 +290,19 @@ impl<R: BufRead + Seek> ImageSource<R> {
     /// # Errors
     /// Malformed or truncated data.
     pub fn decode(self, header: &ImageHeader) -> Result<Pixels, TransformError> {
-        let (img, format) = match self {
-            ImageSource::Png(d) => (image::DynamicImage::from_decoder(*d), Format::Png),
-            ImageSource::Gif(d) => (image::DynamicImage::from_decoder(*d), Format::Gif),
-            ImageSource::Webp(d) => (image::DynamicImage::from_decoder(*d), Format::Webp),
+        let format = match &self {
+            ImageSource::Png(_) => Format::Png,
+            ImageSource::Gif(_) => Format::Gif,
+            ImageSource::Webp(_) => Format::Webp,
         };
-        let img = img.map_err(|e| TransformError::Malformed(format!("{}: {e}", format.name())))?;
+        let img = guarded(format, || {
+            let img = match self {
+                ImageSource::Png(d) => image::DynamicImage::from_decoder(*d),
+                ImageSource::Gif(d) => image::DynamicImage::from_decoder(*d),
+                ImageSource::Webp(d) => image::DynamicImage::from_decoder(*d),
+            };
+            img.map_err(|e| TransformError::Malformed(format!("{}: {e}", format.name())))
+        })?;
         let (width, height) = (img.width(), img.height());
         let (data, channels) = match header.alpha {
             true => (img.into_rgba8().into_raw(), 4),

@@ -389,13 +389,18 @@ pub struct Site {
 }
 
 pub fn site(files: &[(&str, Vec<u8>)], flags: &[&str]) -> Site {
+    site_with_env(files, flags, &[])
+}
+
+/// As [`site`], the server started with `env` added to its environment.
+pub fn site_with_env(files: &[(&str, Vec<u8>)], flags: &[&str], env: &[(&str, &str)]) -> Site {
     let dir = tempfile::tempdir().expect("tempdir");
     for (name, bytes) in files {
         std::fs::write(dir.path().join(name), bytes).expect("write fixture");
     }
     let mut args = vec!["--root".to_owned(), dir.path().display().to_string()];
     args.extend(flags.iter().map(|f| f.to_string()));
-    let server = Imgorigin::start(&args);
+    let server = Imgorigin::start_with_env(&args, env);
     Site { dir, server }
 }
 
