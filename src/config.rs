@@ -40,7 +40,13 @@ pub struct Config {
     pub iiif: Option<crate::iiif::Settings>,
     /// What the IIIF service learnt of images, shared by every worker (clones share it).
     pub iiif_cache: crate::service::IiifCache,
+    /// Layouts of tiled TIFF sources, shared by every worker.
+    pub iiif_layouts: Arc<crate::iiif::tiff::LayoutCache>,
 }
+
+/// What the TIFF layouts kept between requests may hold: a 1 GB pyramid in 256-pixel tiles
+/// takes about 100 KB (its tile offsets and byte counts), so some 150 such images.
+pub const LAYOUT_CACHE_BYTES: u64 = 16 << 20;
 
 impl Default for Config {
     fn default() -> Self {
@@ -59,6 +65,7 @@ impl Default for Config {
             observer: crate::observe::Observer::default(),
             iiif: Some(crate::iiif::Settings::default()),
             iiif_cache: crate::service::IiifCache::default(),
+            iiif_layouts: Arc::new(crate::iiif::tiff::LayoutCache::new(LAYOUT_CACHE_BYTES)),
         }
     }
 }

@@ -20,7 +20,9 @@
 //! - [`iiif`]: IIIF Image API 3.0: the request grammar (region, size, rotation, quality,
 //!   format) and its resolution against an image's size and the service's limits into exact
 //!   pixels and a canonical form; info.json; identifiers and the public base URL; its
-//!   [`iiif::Settings`] (prefix, slash substitute, public URL); pure.
+//!   [`iiif::Settings`] (prefix, slash substitute, public URL); pure. [`iiif::tiff`]: tiled
+//!   pyramidal TIFF read by byte ranges (layout, tile choice, tile pass-through, decode and
+//!   composition); its reader is the one part that awaits, on a [`iiif::tiff::RangeRead`].
 //! - [`access`]: origin lock, allowed keys, signed URLs (canonical form, keys, verification,
 //!   minting links for `imgorigin sign`); pure, decided before any store call.
 //! - [`store`]: where bytes come from: [`store::LocalStore`] (system calls on the worker
@@ -47,7 +49,7 @@
 //!   ([`transform::region`]).
 //! - [`allocator`]: glibc malloc settings and a trimmer thread that give freed memory back.
 //! - [`service`]: [`Origin`], the pipeline (`service/transformed.rs`: its transform branch;
-//!   `service/iiif.rs`, `service/iiif_image.rs`: the IIIF branch, with
+//!   `service/iiif.rs`, `service/iiif_image.rs`, `service/iiif_tiff.rs`: the IIIF branch, with
 //!   `service/body_reader.rs` feeding a decoder on the blocking pool as the source
 //!   arrives); [`cors`], [`config`]: its settings.
 //! - [`observe`]: what operators see: one access-log line per request (`observe/record.rs`),
@@ -71,10 +73,13 @@
 //! 4. Below the IIIF prefix (`--iiif-prefix`, default `/iiif/3/`) the request leaves for
 //!    the IIIF branch: the path read from the right into identifier and parameters (400),
 //!    the identifier decoded once into a key by the rules of step 5, steps 6-7 on it; the
-//!    base URI redirected (303); then HeadObject, the image's header facts (one small read
-//!    per key and ETag, cached), the request resolved against them (400), the derived ETag
-//!    decided (304 without reading pixels), and the render admitted as in step 8: a JPEG
-//!    decoded region-first as its bytes stream in, other formats read whole. Answers carry
+//!    base URI redirected (303); then HeadObject, what the image is (one small read per key
+//!    and ETag, cached: its header facts, or a tiled TIFF's layout in a few more range
+//!    reads), the request resolved against it (400), the derived ETag decided (304 without
+//!    reading pixels), and the render: a request for one whole stored JPEG tile of a TIFF
+//!    answered with that tile's bytes, any other admitted as in step 8: a TIFF's tiles of
+//!    the smallest level holding the size read and composed, a JPEG decoded region-first as
+//!    its bytes stream in, other formats read whole. Answers carry
 //!    `Access-Control-Allow-Origin: *` unless CORS is configured.
 //! 5. Path to key: decode once (or, after `/~/`, base64url, the spelling the deploy's
 //!    CloudFront Function uses for Function URLs), reject traversal and control bytes: 400

@@ -52,6 +52,20 @@ pub enum RequestError {
     Iiif(#[from] crate::iiif::IiifError),
 }
 
+/// A TIFF source that cannot be served: the object's fault (422), one the service does not
+/// read (415, like any other source it does not decode), or the store's own error.
+impl From<crate::iiif::tiff::TiffError> for RequestError {
+    fn from(e: crate::iiif::tiff::TiffError) -> Self {
+        use crate::iiif::tiff::TiffError as T;
+        match e {
+            T::Store(e) => RequestError::Store(e),
+            T::NotTiff => TransformError::Malformed("not a TIFF file".into()).into(),
+            T::Malformed(m) => TransformError::Malformed(format!("TIFF: {m}")).into(),
+            T::Unsupported(m) => TransformError::Unsupported(format!("TIFF: {m}")).into(),
+        }
+    }
+}
+
 impl RequestError {
     /// A short stable word for the access log and metrics: what kind of failure this was.
     pub fn class(&self) -> &'static str {

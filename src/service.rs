@@ -5,6 +5,7 @@
 mod body_reader;
 mod iiif;
 mod iiif_image;
+mod iiif_tiff;
 pub use iiif::IiifCache;
 mod transformed;
 

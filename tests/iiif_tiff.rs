@@ -14,6 +14,9 @@
 //! `vips` and `vipsheader` come from `VIPS` (the path of `vips`; `vipsheader` beside it) or
 //! PATH: Debian's libvips-tools. A missing tool fails the test.
 
+#[path = "common/vips.rs"]
+mod vips;
+
 use bytes::Bytes;
 use imgorigin::iiif::tiff::{
     compose, decode_tile, jpeg_tile_stream, read_layout, Compression, Layout, Level, RangeRead,
@@ -23,42 +26,12 @@ use imgorigin::iiif::Rect;
 use imgorigin::store::StoreError;
 use imgorigin::transform::decode;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Mutex;
+use vips::{mean_abs_error, run, vips_crop};
 
 /// The source: odd on both sides, to see how vips rounds halved sizes.
 const WIDTH: u32 = 3001;
 const HEIGHT: u32 = 1999;
-
-fn vips() -> PathBuf {
-    if let Some(p) = std::env::var_os("VIPS") {
-        return PathBuf::from(p);
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|d| d.join("vips"))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "vips not found (set VIPS or put it on PATH). Install Debian's libvips-tools: \
-                 apt-get install libvips-tools"
-            )
-        })
-}
-
-fn run(tool: &str, args: &[&str]) -> String {
-    let bin = vips().with_file_name(tool);
-    let out = Command::new(&bin)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{} (from libvips-tools) did not run: {e}", bin.display()));
-    assert!(
-        out.status.success(),
-        "{tool} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// An object in memory that records every read.
 struct Counting {
@@ -116,39 +89,6 @@ fn page(path: &Path, index: usize, subifd: bool) -> String {
         (true, i) => format!("{}[subifd={}]", path.display(), i - 1),
         (false, i) => format!("{}[page={i}]", path.display()),
     }
-}
-
-/// The pixels vips gives for `rect` of a page: RGB, row by row.
-fn vips_crop(dir: &Path, image: &str, rect: Rect<u32>) -> Vec<u8> {
-    let (v, raw) = (dir.join("crop.v"), dir.join("crop.raw"));
-    let r = [rect.x, rect.y, rect.width, rect.height].map(|n| n.to_string());
-    run(
-        "vips",
-        &[
-            "crop",
-            image,
-            v.to_str().unwrap(),
-            &r[0],
-            &r[1],
-            &r[2],
-            &r[3],
-        ],
-    );
-    run(
-        "vips",
-        &["rawsave", v.to_str().unwrap(), raw.to_str().unwrap()],
-    );
-    std::fs::read(raw).unwrap()
-}
-
-fn mean_abs_error(a: &[u8], b: &[u8]) -> f64 {
-    assert_eq!(a.len(), b.len());
-    let sum: u64 = a
-        .iter()
-        .zip(b)
-        .map(|(x, y)| u64::from(x.abs_diff(*y)))
-        .sum();
-    sum as f64 / a.len() as f64
 }
 
 fn tile_bytes<'a>(level: &Level, data: &'a [u8], index: usize) -> &'a [u8] {

@@ -14,13 +14,17 @@
 //! 2. [`Layout`] (`layout.rs`): the levels, largest first, each a tile grid whose tiles are
 //!    byte ranges of the object ([`Level::tile_range`], [`Level::tiles_covering`]).
 //!    [`LayoutCache`] (`cache.rs`) keeps layouts by key and ETag within a byte budget.
-//! 3. A tile's bytes, read by the caller, become either a JPEG stream sent as it is
+//! 3. `pick.rs`: the level and tiles that answer a request, from the layout alone:
+//!    the pyramid a client is told about ([`pyramid_levels`]), the one stored tile a
+//!    viewer's tile request names ([`stored_tile`]), else the level to decode
+//!    ([`level_for`]).
+//! 4. A tile's bytes, read by the caller, become either a JPEG stream sent as it is
 //!    ([`jpeg_tile_stream`], `jpeg.rs`) or pixels ([`decode_tile`], `decode.rs`), which
 //!    [`compose`] crops and joins into the region a request asked for.
 //!
 //! Errors say which response the caller should give: [`TiffError::Malformed`] (the source is
 //! broken: 422-like, a problem of the object, not of the request), [`TiffError::Unsupported`]
-//! (a valid TIFF this reader does not serve, such as strips or LZW: 501), and
+//! (a valid TIFF this reader does not serve, such as strips or LZW: the service answers 415), and
 //! [`TiffError::Store`] (the store's own error and status).
 //!
 //! Every size read from the file is checked against a named limit before it is used to
@@ -34,6 +38,7 @@ mod ifd;
 mod jpeg;
 mod layout;
 mod level;
+mod pick;
 mod read;
 
 #[cfg(test)]
@@ -43,6 +48,7 @@ pub use cache::LayoutCache;
 pub use decode::{compose, decode_tile};
 pub use jpeg::jpeg_tile_stream;
 pub use layout::{Compression, Layout, Level, Photometric};
+pub use pick::{is_tiff, level_for, pyramid_levels, stored_tile};
 pub use read::{read_layout, MAX_READ};
 
 use crate::store::StoreError;
@@ -85,7 +91,7 @@ pub enum TiffError {
     #[error("malformed TIFF: {0}")]
     Malformed(String),
     /// A valid TIFF this reader does not serve (strips, LZW, 16-bit samples, planar
-    /// separation, ...): 501.
+    /// separation, ...): 415 from the service, as for any source it does not read.
     #[error("unsupported TIFF: {0}")]
     Unsupported(String),
     /// The store failed to give the bytes.

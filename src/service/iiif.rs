@@ -3,8 +3,9 @@
 //! carries. Image requests go on in `iiif_image.rs`.
 //!
 //! Every answer about an image starts from one HeadObject (its ETag pins everything after)
-//! and the image's header facts, read once per (key, ETag) from the first bytes and kept in
-//! a bounded cache, so that a viewer's hundreds of tile requests cost one small read.
+//! and what the image is ([`Described`]): its header facts, or a tiled TIFF's layout
+//! (`iiif_tiff.rs`), read once per (key, ETag) from the first bytes and kept in bounded
+//! caches, so that a viewer's hundreds of tile requests cost one small read.
 
 use super::Origin;
 use crate::body::ObjectBody;
@@ -69,6 +70,33 @@ pub(super) fn decoded_target(rest: &str) -> Target<'_> {
     match ImageRequest::parse(rest) {
         Ok(request) => Target::Image(request),
         Err(_) => Target::Base(rest),
+    }
+}
+
+/// What an image is, as far as IIIF needs to know.
+#[derive(Debug, Clone)]
+pub(super) enum Described {
+    /// A source decoded whole or as a stream (JPEG, PNG, WebP, GIF): its header.
+    Image(Facts),
+    /// A tiled TIFF: its levels and tiles.
+    Tiff(Arc<crate::iiif::tiff::Layout>),
+}
+
+impl Described {
+    /// The image as info.json describes it: size as shown, tiles, colour.
+    pub(super) fn info(&self) -> ImageInfo {
+        match self {
+            Described::Image(facts) => {
+                let (width, height) = facts.shown();
+                ImageInfo {
+                    width,
+                    height,
+                    tiling: None,
+                    grayscale: facts.gray,
+                }
+            }
+            Described::Tiff(layout) => super::iiif_tiff::info(layout),
+        }
     }
 }
 
@@ -167,23 +195,30 @@ impl Origin {
         }
     }
 
-    /// The header facts of `key` at the version `meta` names, from the cache or from the
-    /// first bytes of the object.
-    pub(super) async fn facts(
+    /// What `key` at the version `meta` names is: a tiled TIFF's layout or another image's
+    /// header facts, from the caches or from the first bytes of the object.
+    pub(super) async fn describe(
         &self,
         rid: u64,
         key: &str,
         meta: &ObjectMeta,
-    ) -> Result<Facts, RequestError> {
+    ) -> Result<Described, RequestError> {
         let etag = meta.etag.to_header_string();
+        if let Some(layout) = self.config.iiif_layouts.get(key, &etag) {
+            return Ok(Described::Tiff(layout));
+        }
         if let Some(facts) = self.config.iiif_cache.get(key, &etag) {
-            return Ok(facts);
+            return Ok(Described::Image(facts));
         }
         let limits = &self.config.transforms;
         let mut want = HEAD_BYTES.min(meta.len);
         loop {
             let span = ByteSpan::whole(want).ok_or(TransformError::Unsupported("empty".into()))?;
             let head = self.read_span(rid, key, meta, span).await?;
+            if crate::iiif::tiff::is_tiff(&head) {
+                let layout = self.tiff_layout(rid, key, meta, head.into()).await?;
+                return Ok(Described::Tiff(layout));
+            }
             match extract::facts(&head, u64::MAX) {
                 Ok(facts) => {
                     let pixels = u64::from(facts.width) * u64::from(facts.height);
@@ -195,7 +230,7 @@ impl Origin {
                         Err(TransformError::TooManyPixels { pixels, max_pixels })?;
                     }
                     self.config.iiif_cache.insert(key, &etag, facts);
-                    return Ok(facts);
+                    return Ok(Described::Image(facts));
                 }
                 Err(TransformError::Malformed(_)) if want < meta.len && want < MAX_HEAD_BYTES => {
                     want = (want * 8).min(meta.len).min(MAX_HEAD_BYTES);
@@ -219,14 +254,7 @@ impl Origin {
         if let Some(r) = self.not_modified(call, &meta) {
             return Ok(r);
         }
-        let facts = self.facts(call.rid, key, &source).await?;
-        let (width, height) = facts.shown();
-        let image = ImageInfo {
-            width,
-            height,
-            tiling: None,
-            grayscale: facts.gray,
-        };
+        let image = self.describe(call.rid, key, &source).await?.info();
         let formats = self.iiif_formats();
         let service = ServiceInfo {
             id,

@@ -1,10 +1,10 @@
-//! An IIIF image request (§4) once routed: resolve against the image's header facts, answer
-//! 304 on the derived ETag without reading pixels, else wait for a transform slot and the
-//! memory the render needs, read the source pinned to the ETag, and render on the blocking
-//! pool ([`crate::transform::extract`]).
+//! An IIIF image request (§4) once routed: resolve against what the image is, answer 304 on
+//! the derived ETag without reading pixels, else wait for a transform slot and the memory
+//! the render needs, read the source pinned to the ETag, and render on the blocking pool
+//! ([`crate::transform::extract`]); tiled TIFF sources go on in `iiif_tiff.rs`.
 
 use super::body_reader::body_reader;
-use super::iiif::{derived_etag, derived_meta, Call};
+use super::iiif::{derived_etag, derived_meta, Call, Described};
 use super::Origin;
 use crate::body::ObjectBody;
 use crate::iiif::{resolve, IiifError, Params, Quality, Resolved, Source};
@@ -40,14 +40,14 @@ impl Origin {
             Err(IiifError::NotOffered(params.format.as_str()))?;
         }
         let source = self.store.head(image.key).await?;
-        let facts = self.facts(call.rid, image.key, &source).await?;
-        let (width, height) = facts.shown();
+        let described = self.describe(call.rid, image.key, &source).await?;
+        let info = described.info();
         let resolved = resolve(
             &params,
             &Source {
-                width,
-                height,
-                default_quality: if facts.gray {
+                width: info.width,
+                height: info.height,
+                default_quality: if info.grayscale {
                     Quality::Gray
                 } else {
                     Quality::Color
@@ -65,9 +65,17 @@ impl Origin {
             return Ok(r);
         }
         let job = extraction(&params, &resolved)?;
-        let bytes = self
-            .render_extraction(call.rid, image.key, &source, facts, job)
-            .await?;
+        let bytes = match described {
+            Described::Image(facts) => {
+                self.render_extraction(call.rid, image.key, &source, facts, job)
+                    .await?
+            }
+            Described::Tiff(layout) => {
+                let as_stored = resolved.default_quality;
+                self.render_tiff(call.rid, image.key, &source, layout, job, as_stored)
+                    .await?
+            }
+        };
         meta.len = bytes.len() as u64;
         if call.max_body.is_some_and(|max| meta.len > max) {
             return Err(RequestError::TooLarge(meta.len));

@@ -254,6 +254,16 @@ impl Extraction {
         self.finish(px)
     }
 
+    /// Resizes, mirrors, rotates, tones and encodes pixels that are already the region, as
+    /// stored (a TIFF level's tiles composed: `crate::iiif::tiff::compose`).
+    ///
+    /// # Errors
+    /// See [`TransformError`].
+    pub fn render_region(&self, mut px: Pixels) -> Result<Rendered, TransformError> {
+        super::pipeline::resize_to(&mut px, self.size, false)?;
+        self.finish(px)
+    }
+
     fn finish(&self, mut px: Pixels) -> Result<Rendered, TransformError> {
         if self.mirror {
             ops::mirror(&mut px);
