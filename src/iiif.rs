@@ -86,6 +86,11 @@ pub enum IiifError {
     /// `X-Forwarded-Proto` missing or not a plain value (ident::public_base).
     #[error("Host, X-Forwarded-Host or X-Forwarded-Proto is not valid")]
     Host,
+    /// A valid TIFF in a layout the service does not read (strips, LZW, 16-bit samples...):
+    /// 501 (§7.3: "the server does not support the requested operation"). The reason goes
+    /// to the log only.
+    #[error("this TIFF is not one the service reads: tiled, with JPEG, Deflate or no compression, 8-bit samples")]
+    TiffUnsupported,
 }
 
 /// Where and how the IIIF service answers.
@@ -115,11 +120,13 @@ impl Default for Settings {
 
 impl IiifError {
     /// The status the spec gives this error: 501 for [`IiifError::UpscaleUnsupported`]
-    /// (§4.2), 400 for every other (§4.1-§4.5, §9; §7.3 also lists 404 for sizes over the
+    /// (§4.2) and [`IiifError::TiffUnsupported`], 400 for every other (§4.1-§4.5, §9; §7.3 also lists 404 for sizes over the
     /// limits, §4.2 says 400 and is followed).
     pub fn status(&self) -> http::StatusCode {
         match self {
-            IiifError::UpscaleUnsupported => http::StatusCode::NOT_IMPLEMENTED,
+            IiifError::UpscaleUnsupported | IiifError::TiffUnsupported => {
+                http::StatusCode::NOT_IMPLEMENTED
+            }
             _ => http::StatusCode::BAD_REQUEST,
         }
     }

@@ -52,8 +52,8 @@ pub enum RequestError {
     Iiif(#[from] crate::iiif::IiifError),
 }
 
-/// A TIFF source that cannot be served: the object's fault (422), one the service does not
-/// read (415, like any other source it does not decode), or the store's own error.
+/// A TIFF source that cannot be served: the object's fault (422), a layout the service does
+/// not read (501), or the store's own error.
 impl From<crate::iiif::tiff::TiffError> for RequestError {
     fn from(e: crate::iiif::tiff::TiffError) -> Self {
         use crate::iiif::tiff::TiffError as T;
@@ -61,7 +61,10 @@ impl From<crate::iiif::tiff::TiffError> for RequestError {
             T::Store(e) => RequestError::Store(e),
             T::NotTiff => TransformError::Malformed("not a TIFF file".into()).into(),
             T::Malformed(m) => TransformError::Malformed(format!("TIFF: {m}")).into(),
-            T::Unsupported(m) => TransformError::Unsupported(format!("TIFF: {m}")).into(),
+            T::Unsupported(reason) => {
+                tracing::info!(%reason, "TIFF source in a layout not served");
+                crate::iiif::IiifError::TiffUnsupported.into()
+            }
         }
     }
 }

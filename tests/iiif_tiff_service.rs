@@ -9,7 +9,7 @@
 //! - over a directory: a TIFF whose full level is over 1 GB (18,500 x 18,500 RGB,
 //!   uncompressed, 1.37 GB with its pyramid) answers info.json, tiles of every level and an
 //!   overview with the server's peak RSS under 64 MiB;
-//! - a TIFF in strips is 415 and a cut-off one 422, with nothing of the parser's reasons in
+//! - a TIFF in strips is 501 and a cut-off one 422, with nothing of the parser's reasons in
 //!   the answer.
 //!
 //! Needs vips (Debian libvips-tools; VIPS or PATH) and s3s-fs, as tests/iiif_tiff.rs and the
@@ -275,7 +275,7 @@ async fn a_tiff_over_1_gb_is_served_in_bounded_memory() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn tiffs_it_does_not_serve_are_415_or_422() {
+async fn tiffs_it_does_not_serve_are_501_or_422() {
     let dir = tempfile::tempdir().unwrap();
     let tif = pyramid(dir.path());
     let strips = dir.path().join("strips.tif");
@@ -284,7 +284,7 @@ async fn tiffs_it_does_not_serve_are_415_or_422() {
     let bytes = std::fs::read(&tif).unwrap();
     std::fs::write(dir.path().join("cut.tif"), &bytes[..4096]).unwrap();
     let server = Imgorigin::start(&["--root".into(), dir.path().display().to_string()]);
-    for (name, status) in [("strips.tif", 415), ("cut.tif", 422)] {
+    for (name, status) in [("strips.tif", 501), ("cut.tif", 422)] {
         for path in ["info.json", "full/100,/0/default.jpg"] {
             let path = format!("/iiif/3/{name}/{path}");
             let got = fetch(server.addr, "GET", &path, &[]).await;

@@ -24,7 +24,7 @@
 //!
 //! Errors say which response the caller should give: [`TiffError::Malformed`] (the source is
 //! broken: 422-like, a problem of the object, not of the request), [`TiffError::Unsupported`]
-//! (a valid TIFF this reader does not serve, such as strips or LZW: the service answers 415), and
+//! (a valid TIFF this reader does not serve, such as strips or LZW: the service answers 501), and
 //! [`TiffError::Store`] (the store's own error and status).
 //!
 //! Every size read from the file is checked against a named limit before it is used to
@@ -91,7 +91,7 @@ pub enum TiffError {
     #[error("malformed TIFF: {0}")]
     Malformed(String),
     /// A valid TIFF this reader does not serve (strips, LZW, 16-bit samples, planar
-    /// separation, ...): 415 from the service, as for any source it does not read.
+    /// separation, ...): 501 from the service.
     #[error("unsupported TIFF: {0}")]
     Unsupported(String),
     /// The store failed to give the bytes.
