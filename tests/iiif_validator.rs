@@ -7,7 +7,8 @@
 //! Its test image cannot be downloaded here, so it is generated from the validator's own
 //! table (`ValidationInfo().colorInfo`): 1000 x 1000 px, 10 x 10 squares of 100 px, pixel
 //! (x, y) of colour `colorInfo[x // 100][y // 100]`; a JPEG (q95, 4:4:4) for the directory,
-//! s3s-fs and Lambda, a PNG for moto, so both decoders are validated.
+//! s3s-fs and Lambda, a PNG for moto, so both decoders are validated, and a pyramidal TIFF
+//! of JPEG tiles (vips) on s3s-fs, so tiles passed through and composed are too.
 //!
 //! Tests run: every 3.0 test of level 2 or below but `size_noup`, plus the optional tests of
 //! the features info.json advertises (canonical and profile Link headers, mirroring). Not
@@ -31,6 +32,8 @@
 //! tests do. A missing tool fails the test.
 
 mod common;
+#[path = "common/vips.rs"]
+mod vips;
 
 use common::lambda_watch::{LambdaWatch, LAMBDA_URL_PREFIX};
 use common::procs::{find_tool, Backend, Imgorigin, Kind};
@@ -84,9 +87,34 @@ fn py(script: &str) -> Vec<u8> {
     out.stdout
 }
 
-/// The validator's test image, encoded by PIL as `format` ("JPEG" or "PNG"). Written to a
-/// file: importing the validator prints to stdout.
+/// The validator's test image, encoded by PIL as `format` ("JPEG" or "PNG"), or "TIFF": the
+/// PNG made a pyramidal TIFF of 256-pixel JPEG tiles by vips. Written to a file: importing
+/// the validator prints to stdout.
 fn test_image(format: &str) -> Vec<u8> {
+    if format == "TIFF" {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (png, tif) = (dir.path().join("image.png"), dir.path().join("image.tif"));
+        std::fs::write(&png, test_image("PNG")).expect("write");
+        let (p, t) = (png.to_str().unwrap(), tif.to_str().unwrap());
+        let args = [
+            "tiffsave",
+            p,
+            t,
+            "--tile",
+            "--pyramid",
+            "--compression",
+            "jpeg",
+        ];
+        vips::run(
+            "vips",
+            &[
+                &args[..],
+                &["--Q", "95", "--tile-width", "256", "--tile-height", "256"],
+            ]
+            .concat(),
+        );
+        return std::fs::read(&tif).expect("TIFF");
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("image");
     py(&format!(
@@ -198,6 +226,11 @@ async fn validator_passes_on_a_directory() {
 #[tokio::test]
 async fn validator_passes_on_s3s_fs() {
     serve_and_validate(Kind::S3sFs, "JPEG").await;
+}
+
+#[tokio::test]
+async fn validator_passes_on_a_pyramidal_tiff_in_s3s_fs() {
+    serve_and_validate(Kind::S3sFs, "TIFF").await;
 }
 
 #[tokio::test]
