@@ -2,7 +2,8 @@
 # cfn-lint over deploy/template.yaml, once with the template's own defaults and once with every
 # combination of the parameters that switch resources or routing on and off (288 sets in one
 # cfn-lint run, which resolves each set's values into the resources it lints; the alarms'
-# parameters, AlarmTopicArn set or not, ride along with AccessLogs to keep the count); then
+# parameters, AlarmTopicArn set or not, and PublicUrl ride along with AccessLogs to keep the
+# count); then
 # over deploy/container.yaml.
 # Usage: deploy/test/lint.sh CFN_LINT
 set -euo pipefail
@@ -21,7 +22,8 @@ for raw in lambda s3; do
                 "OriginShieldRegion=$shield" "AccessLogs=$logs" "MultiRange=$multi" "Prefix=public/")
               if [ "$logs" = true ]; then
                 set+=("AlarmTopicArn=arn:aws:sns:us-east-1:123456789012:imgorigin-alarms"
-                  "MetricsNamespace=imgorigin/prod" "ErrorRateThreshold=0.1" "AbortRateThreshold=0")
+                  "MetricsNamespace=imgorigin/prod" "ErrorRateThreshold=0.1" "AbortRateThreshold=0"
+                  "PublicUrl=https://images.example.com")
               fi
               case $waf in
                 rate) set+=("RateLimit=2000") ;;

@@ -293,3 +293,49 @@ test('the CORS response headers policy has src/cors.rs\'s lists', () => {
   assert.deepEqual(items('AccessControlAllowMethods'), ['GET', 'HEAD', 'OPTIONS']);
   assert.match(policy, /AccessControlMaxAgeSec: 86400$/m);
 });
+
+// ---------------------------------------------------------------------------------------------
+// IIIF (Note 9): the buffered function for every IIIF path, whatever RawOrigin, method and
+// headers; the path as Note 3 sends it; the behaviour keyed on the path alone.
+
+test('IIIF paths go to the buffered function, encoded as Note 3 says', async () => {
+  const cases = [
+    // [uri, uri the function receives]
+    ['/iiif/3/cat.jpg/info.json', '/iiif/3/cat.jpg/info.json'],
+    ['/iiif/3/cat.jpg', '/iiif/3/cat.jpg'],
+    ['/iiif/3/maps%2Fsheet.tif/0,0,256,256/256,/0/default.jpg',
+      encodedKey('/iiif/3/maps%2Fsheet.tif/0,0,256,256/256,/0/default.jpg')],
+    ['/iiif/3/a.tif/full/!200,200/!90/gray.png', encodedKey('/iiif/3/a.tif/full/!200,200/!90/gray.png')],
+    ['/iiif/3/a.tif/full/%5Emax/0/default.jpg', encodedKey('/iiif/3/a.tif/full/%5Emax/0/default.jpg')],
+  ];
+  for (const rawOrigin of ['lambda', 's3']) {
+    for (const [method, headers] of [['GET', {}], ['HEAD', {}], ['GET', { 'if-none-match': '"e1"' }],
+      ['GET', { range: 'bytes=5-9,0-1' }]]) {
+      for (const [uri, sent] of cases) {
+        const got = await route({ rawOrigin, prefix: 'public/' }, method, headers, uri);
+        const what = `${rawOrigin} ${method} ${JSON.stringify(headers)} ${uri}`;
+        assert.equal(got.origin, 'buffered', what);
+        assert.equal(got.request.uri, sent, what);
+      }
+    }
+  }
+  // Only below the prefix: a key that merely starts with "iiif" is an ordinary object.
+  assert.equal((await route({}, 'GET', {}, '/iiif/30.jpg')).origin, 'stream');
+  assert.equal((await route({}, 'GET', {}, '/iiif3/x.jpg')).origin, 'stream');
+});
+
+test('the IIIF behaviour: buffered origin, path-only cache key, the router attached', () => {
+  const dist = resource('Distribution');
+  const behaviour = dist.slice(dist.indexOf('CacheBehaviors:'));
+  assert.match(behaviour, /- PathPattern: \/iiif\/3\/\*\n\s+TargetOriginId: buffered\n/);
+  assert.match(behaviour, /CachePolicyId: !Ref IiifCachePolicy/);
+  assert.match(behaviour, /FunctionARN: !GetAtt Router\.FunctionMetadata\.FunctionARN/);
+  const policy = resource('IiifCachePolicy');
+  for (const part of ['CookieBehavior: none', 'HeaderBehavior: none', 'QueryStringBehavior: none']) {
+    assert.ok(policy.includes(part), part);
+  }
+  // The prefix the router and the behaviour use is the functions' default.
+  const rs = read('../../src/iiif.rs');
+  assert.match(rs, /pub const DEFAULT_PREFIX: &str = "\/iiif\/3\/";/);
+  assert.match(template, /var IIIF = '\/iiif\/3\/';/);
+});
