@@ -2,7 +2,8 @@
 //! against the IIIF service (issue 19), through every transport and store:
 //! `serve --root`, `serve --bucket` on s3s-fs and on moto, and the Lambda adapter under
 //! `cargo lambda watch` (whose Function URL sits under `/lambda-url/_`, so `--public-url`
-//! carries that path into info.json's `id`).
+//! carries that path into info.json's `id`), and the buffered function the deploy routes IIIF
+//! to, behind the Function URL stand-in, on a pyramidal TIFF.
 //!
 //! Its test image cannot be downloaded here, so it is generated from the validator's own
 //! table (`ValidationInfo().colorInfo`): 1000 x 1000 px, 10 x 10 squares of 100 px, pixel
@@ -253,4 +254,19 @@ async fn validator_passes_through_lambda() {
     );
     let prefix = format!("{}/iiif/3", LAMBDA_URL_PREFIX.trim_start_matches('/'));
     assert_passes(watch.addr, &prefix, "Lambda (cargo lambda watch)").await;
+}
+
+/// The deploy routes IIIF to the buffered function (deploy/template.yaml, Note 9): the real
+/// function in buffered mode behind the Function URL stand-in (tests/common/function_url.rs,
+/// as cargo lambda watch loses some buffered answers), on the pyramidal TIFF.
+#[tokio::test(flavor = "multi_thread")]
+async fn validator_passes_through_the_buffered_function_on_a_tiff() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join(ID), test_image("TIFF")).expect("write");
+    let lambda = common::function_url::FunctionUrl::start(&[
+        ("IMGORIGIN_ROOT", dir.path().display().to_string()),
+        ("IMGORIGIN_INVOKE_MODE", "buffered".to_owned()),
+    ])
+    .await;
+    assert_passes(lambda.addr, "iiif/3", "Lambda buffered with a TIFF").await;
 }
