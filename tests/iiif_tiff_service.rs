@@ -50,25 +50,7 @@ fn pyramid(dir: &Path) -> std::path::PathBuf {
     let src = dir.join("source.png");
     img.save(&src).unwrap();
     let tif = dir.join("photo.tif");
-    let (s, t) = (src.to_str().unwrap(), tif.to_str().unwrap());
-    run(
-        "vips",
-        &[
-            "tiffsave",
-            s,
-            t,
-            "--tile",
-            "--pyramid",
-            "--compression",
-            "jpeg",
-            "--Q",
-            "90",
-            "--tile-width",
-            "256",
-            "--tile-height",
-            "256",
-        ],
-    );
+    vips::pyramid(&src, &tif, 90);
     tif
 }
 

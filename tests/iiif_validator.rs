@@ -96,24 +96,7 @@ fn test_image(format: &str) -> Vec<u8> {
         let dir = tempfile::tempdir().expect("tempdir");
         let (png, tif) = (dir.path().join("image.png"), dir.path().join("image.tif"));
         std::fs::write(&png, test_image("PNG")).expect("write");
-        let (p, t) = (png.to_str().unwrap(), tif.to_str().unwrap());
-        let args = [
-            "tiffsave",
-            p,
-            t,
-            "--tile",
-            "--pyramid",
-            "--compression",
-            "jpeg",
-        ];
-        vips::run(
-            "vips",
-            &[
-                &args[..],
-                &["--Q", "95", "--tile-width", "256", "--tile-height", "256"],
-            ]
-            .concat(),
-        );
+        vips::pyramid(&png, &tif, 95);
         return std::fs::read(&tif).expect("TIFF");
     }
     let dir = tempfile::tempdir().expect("tempdir");

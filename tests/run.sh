@@ -16,7 +16,9 @@
 #   promtool     (apt-get prometheus) to check the admin listener's /metrics in tests/observe.rs
 #   iiif-validator (pip into .venv, pinned): the official IIIF Image API validator, in
 #                tests/iiif_validator.rs
-#   vips, vipsheader (apt-get libvips-tools) to write the pyramidal TIFFs tests/iiif_tiff.rs reads
+#   vips, vipsheader (apt-get libvips-tools) to write the pyramidal TIFFs the IIIF tests read
+#   OpenSeadragon (npm ci in tests/viewer, pinned by its package-lock.json; npm from apt-get)
+#                for tests/iiif_viewer.rs, which drives it in chromium with playwright
 #   boto3 (pip into .venv, pinned in tests/tools.sh) for deploy/verify/, which
 #                tests/verify.sh runs against serve, cargo lambda watch and moto
 # tests/quickstart.sh hides nasm from the README's quick start, as on a machine without it.
@@ -65,6 +67,13 @@ if [ -z "${IIIF_VALIDATOR:-}" ]; then
   .venv/bin/python -c "import sys; from importlib.metadata import version; sys.exit(version('iiif-validator') != '$IIIF_VALIDATOR_VERSION')" 2>/dev/null \
     || venv_pip "iiif-validator==$IIIF_VALIDATOR_VERSION" >&2
   IIIF_VALIDATOR=$PWD/.venv/bin/iiif-validate.py
+fi
+OSD_VERSION=$(sed -n 's/.*"openseadragon": "\(.*\)".*/\1/p' tests/viewer/package.json)
+if ! grep -qs "\"version\": \"$OSD_VERSION\"" tests/viewer/node_modules/openseadragon/package.json; then
+  NPM=${NPM:-$(apt_tool npm npm)}
+  say "npm ci in tests/viewer (OpenSeadragon $OSD_VERSION)"
+  (cd tests/viewer && "$NPM" ci --no-audit --no-fund >&2) \
+    || { echo "npm ci in tests/viewer failed: tests/iiif_viewer.rs needs OpenSeadragon" >&2; exit 1; }
 fi
 if [ -z "${VERIFY_PYTHON:-}" ]; then
   .venv/bin/python -c "import sys; from importlib.metadata import version; sys.exit(version('boto3') != '$BOTO3_VERSION')" 2>/dev/null \
