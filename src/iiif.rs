@@ -17,6 +17,7 @@
 //! - [`ident`]: identifiers to and from their percent-encoded path segment (§9), and the
 //!   public base URI from configuration or request headers.
 //! - [`info`]: the info.json document (§5) and its media type.
+//! - [`token`]: the access token segment that opens a private image from one signed link.
 //!
 //! And for the pixels, the one part here that reads bytes (through a trait it is given):
 //! - [`tiff`]: tiled pyramidal TIFF and BigTIFF sources read by ranges: their layout in a
@@ -29,6 +30,7 @@ pub mod info;
 pub mod request;
 pub mod resolve;
 pub mod tiff;
+pub mod token;
 
 pub use request::{Format, ImageRequest, Params, Quality, Region, Rotation, Size, SizeForm};
 pub use resolve::{resolve, CanonicalSize, Limits, Resolved, Source};

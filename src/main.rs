@@ -69,8 +69,14 @@ fn sign(args: &SignArgs) -> anyhow::Result<()> {
         "no signing keys: give --signing-keys, --signing-keys-file or IMGORIGIN_SIGNING_KEYS",
     )?;
     let exp = args.expiry(std::time::SystemTime::now())?;
-    let link =
-        imgorigin::access::link::sign_link(&keys, args.key_id.as_deref(), &args.target, exp)?;
+    let kid = args.key_id.as_deref();
+    let link = match args.iiif {
+        true => {
+            let prefix = imgorigin::iiif::DEFAULT_PREFIX;
+            imgorigin::access::link::iiif_link(&keys, kid, &args.target, exp, prefix)?
+        }
+        false => imgorigin::access::link::sign_link(&keys, kid, &args.target, exp)?,
+    };
     println!("{link}");
     Ok(())
 }

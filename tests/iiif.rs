@@ -311,3 +311,62 @@ async fn prefix_slash_substitute_and_off() {
         Some("https://viewer.example")
     );
 }
+
+/// Issue 19 item 4: a private image opens in a viewer from one signed link. `imgorigin sign
+/// --iiif` mints the info.json URL (a token segment: the signed link's kid, exp and sig);
+/// info.json's `id` carries the token, so every tile URL built from it does; without a valid
+/// token for that identifier, 403 before any store call.
+#[tokio::test]
+async fn a_private_image_opens_from_one_token() {
+    const KEYS: &str = "k1:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    let s3 = FakeS3::start();
+    s3.put("private/a.jpg", photo(), "image/jpeg");
+    s3.put("private/b.jpg", photo(), "image/jpeg");
+    let srv = server(
+        &s3,
+        &["--signing-keys", KEYS, "--signed-prefix", "private/"],
+    );
+    let sign = |args: &[&str]| common::procs::imgorigin_sign(args, KEYS);
+    let info = sign(&["--iiif", "--expires-in", "1h", "/private/a.jpg"]);
+    let token = info.split('/').nth(3).expect("a token segment").to_owned();
+    assert!(
+        info.starts_with("/iiif/3/t.k1.") && info.ends_with("/private%2Fa.jpg/info.json"),
+        "{info}"
+    );
+    let get = |path: String| async move {
+        fetch(srv.addr, "GET", &path, &[("x-forwarded-host", "h")]).await
+    };
+    let got = get(info.clone()).await;
+    assert_eq!(got.status, 200, "{info}");
+    let doc: serde_json::Value = serde_json::from_slice(got.bytes()).unwrap();
+    let id = doc["id"].as_str().unwrap().to_owned();
+    assert_eq!(id, format!("http://h/iiif/3/{token}/private%2Fa.jpg"));
+    let tile = format!("{}/0,0,256,256/128,/0/default.jpg", &id["http://h".len()..]);
+    let got = get(tile.clone()).await;
+    assert_eq!(
+        (got.status.as_u16(), got.header("content-type")),
+        (200, Some("image/jpeg"))
+    );
+
+    let before = s3.requests().len();
+    let expired = sign(&["--iiif", "--expires-at", "1", "/private/a.jpg"]);
+    let tampered = info.replace(&token, &format!("{}A", &token[..token.len() - 1]));
+    let tampered = if tampered == info {
+        info.replace(&token, &format!("{}B", &token[..token.len() - 1]))
+    } else {
+        tampered
+    };
+    for path in [
+        "/iiif/3/private%2Fa.jpg/info.json".to_owned(),
+        "/iiif/3/private%2Fa.jpg/0,0,256,256/128,/0/default.jpg".to_owned(),
+        "/iiif/3/private%2Fa.jpg".to_owned(),
+        info.replace("a.jpg", "b.jpg"),
+        tile.replace("a.jpg", "b.jpg"),
+        expired,
+        tampered,
+    ] {
+        let got = get(path.clone()).await;
+        assert_eq!(got.status, 403, "{path}");
+    }
+    assert_eq!(s3.requests().len(), before, "no store call for a refusal");
+}

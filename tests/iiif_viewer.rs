@@ -94,8 +94,8 @@ struct View {
     image: image::RgbImage,
 }
 
-/// Runs tests/iiif_viewer.py on `info`; returns the views and checks every IIIF answer.
-fn view(info: &str, points: &[(u32, u32)]) -> Vec<View> {
+/// Runs tests/iiif_viewer.py on `info` and `points`.
+fn run_viewer(info: &str, points: &[(u32, u32)]) -> std::process::Output {
     let chromium = find_tool("CHROMIUM", "chromium", "apt-get install chromium");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/iiif_viewer.py");
     let mut cmd = Command::new(python());
@@ -108,7 +108,12 @@ fn view(info: &str, points: &[(u32, u32)]) -> Vec<View> {
     for (x, y) in points {
         cmd.args(["--point", &format!("{x},{y}")]);
     }
-    let out = cmd.output().expect("run tests/iiif_viewer.py");
+    cmd.output().expect("run tests/iiif_viewer.py")
+}
+
+/// Runs tests/iiif_viewer.py on `info`; returns the views and checks every IIIF answer.
+fn view(info: &str, points: &[(u32, u32)]) -> Vec<View> {
+    let out = run_viewer(info, points);
     assert!(
         out.status.success(),
         "tests/iiif_viewer.py failed: {}",
@@ -225,5 +230,49 @@ fn openseadragon_shows_full_resolution_tiles_of_a_jpeg_and_a_pyramidal_tiff() {
         "pyramid.tif",
         &format!("{}[page=0]", tif.display()),
         &views,
+    );
+}
+
+/// A private image (under `--signed-prefix`) opens from the one URL `imgorigin sign --iiif`
+/// prints, every tile URL carrying its token through info.json's `id`; without the token
+/// the viewer cannot open it (403).
+#[test]
+fn openseadragon_opens_a_private_image_from_a_signed_link_only() {
+    const KEYS: &str = "k1:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("private")).expect("mkdir");
+    let src = dir.path().join("src.jpg");
+    write_jpeg(&src, 3000, 2000);
+    let tif = dir.path().join("private/p.tif");
+    vips::pyramid(&src, &tif, 90);
+    let args = [
+        "--root",
+        &dir.path().display().to_string(),
+        "--signing-keys",
+        KEYS,
+    ]
+    .into_iter()
+    .chain(["--signed-prefix", "private/"])
+    .map(String::from)
+    .collect::<Vec<_>>();
+    let server = Imgorigin::start(&args);
+    let args = ["--iiif", "--expires-in", "1h", "/private/p.tif"];
+    let info = common::procs::imgorigin_sign(&args, KEYS);
+    let info = format!("http://{}{info}", server.addr);
+    let views = view(&info, &[(1500, 1000)]);
+    let work = dir.path().join("work");
+    std::fs::create_dir(&work).expect("mkdir");
+    check_views(
+        &work,
+        "private p.tif",
+        &format!("{}[page=0]", tif.display()),
+        &views,
+    );
+    let unsigned = format!("http://{}/iiif/3/private%2Fp.tif/info.json", server.addr);
+    let out = run_viewer(&unsigned, &[(1500, 1000)]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("open failed"),
+        "the viewer opened the private image without a token: {stderr}"
     );
 }

@@ -45,6 +45,38 @@ test('two valid links for one object leave the same request for the cache', asyn
   assert.deepEqual(await handler(a), await handler(b));
 });
 
+// Note 10: a private image in IIIF opens from a token segment, the signed link's kid, exp and
+// sig (the shared example); a verified token leaves tile URIs (one cache entry per tile) and
+// stays in info.json's (its id repeats it).
+test('IIIF tokens: the signed link of the object, verified, and dropped from tile URIs', async () => {
+  const ex = vectors.example;
+  const token = `t.${ex.key}.${ex.exp}.${ex.sig}`;
+  const id = 'private%2Fcat.jpg';
+  const tile = '0,0,256,256/256,/0/default.jpg';
+  const run = async (uri, now = vectors.now) => {
+    const { handler } = load({ signedPrefixes: 'private/', kvs: vectors.keys, nowSeconds: now });
+    const ev = event('GET', {}, uri);
+    const got = await handler(ev);
+    return got === ev.request ? decodeURIComponent(Buffer.from(got.uri.slice(3), 'base64url')
+      .toString().replace(/^/, '/')) : got.statusCode;
+  };
+  assert.equal(await run(`/iiif/3/${token}/${id}/info.json`), `/iiif/3/${token}/private/cat.jpg/info.json`);
+  assert.equal(await run(`/iiif/3/${token}/${id}/${tile}`), `/iiif/3/private/cat.jpg/${tile}`);
+  assert.equal(await run(`/iiif/3/${token}/${id}`), '/iiif/3/private/cat.jpg');
+  const tampered = token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A');
+  for (const uri of [
+    `/iiif/3/${id}/info.json`, `/iiif/3/${id}/${tile}`, `/iiif/3/${id}`,
+    `/iiif/3/${tampered}/${id}/info.json`, `/iiif/3/${token}/private%2Fdog.jpg/info.json`,
+    // A slash the origin would read as part of the identifier: still the private key.
+    '/iiif/3/private/cat.jpg/info.json',
+  ]) {
+    assert.equal(await run(uri), 403, uri);
+  }
+  assert.equal(await run(`/iiif/3/${token}/${id}/${tile}`, ex.exp), 403, 'expired');
+  // Keys outside SignedPrefixes need no token.
+  assert.equal(await run('/iiif/3/public%2Fcat.jpg/info.json'), '/iiif/3/public/cat.jpg/info.json');
+});
+
 test('"*" signs every key; empty signs none', async () => {
   const all = load({ signedPrefixes: '*', kvs: vectors.keys, nowSeconds: vectors.now });
   const got = await all.handler(event('GET', {}, '/public/cat.jpg'));

@@ -74,6 +74,39 @@ pub fn sign_link(
     ))
 }
 
+/// The IIIF info.json URL that opens `target` (a path or an http(s) URL without a query) in a
+/// viewer until `exp`: the signed link's `kid`, `exp` and `sig` as a token segment under the
+/// IIIF prefix `prefix` (`crate::iiif::token`), then the identifier.
+///
+/// # Errors
+/// As [`sign_link`]; a target with a query is [`LinkError::Param`].
+pub fn iiif_link(
+    keys: &KeyRing,
+    kid: Option<&str>,
+    target: &str,
+    exp: u64,
+    prefix: &str,
+) -> Result<String, LinkError> {
+    if let Some((_, query)) = target.split_once('?') {
+        return Err(LinkError::Param(query.to_owned()));
+    }
+    let link = sign_link(keys, kid, target, exp)?;
+    let (base, query) = link.split_once('?').ok_or(LinkError::BadTarget)?;
+    let signed = signature::parse(query).map_err(|_| LinkError::BadTarget)?;
+    let sig = query.rsplit_once("sig=").map_or("", |(_, s)| s);
+    let path_start = match base.split_once("://") {
+        Some((scheme, rest)) => rest.find('/').map_or(base.len(), |i| scheme.len() + 3 + i),
+        None => 0,
+    };
+    let key = object_key(&base[path_start..], "")?;
+    let token = crate::iiif::token::segment(&signed.kid, signed.exp, sig);
+    let id = crate::iiif::ident::encode_identifier(key.as_str(), None);
+    Ok(format!(
+        "{}{prefix}{token}/{id}/info.json",
+        &base[..path_start]
+    ))
+}
+
 /// The parameters already in the target: transforms only, once each, read as the origin reads
 /// them ([`Query`]).
 fn transform_params(query: &str) -> Result<Vec<(&'static str, String)>, LinkError> {

@@ -23,6 +23,10 @@ pub struct SignArgs {
     /// until the second before.
     #[arg(long, value_parser = parse_expires_at)]
     pub expires_at: Option<u64>,
+    /// Print the IIIF info.json URL that opens the object in a viewer until the expiry (a
+    /// token segment under the default prefix, /iiif/3/) instead of the signed link.
+    #[arg(long)]
+    pub iiif: bool,
     /// Signing keys.
     #[command(flatten)]
     pub keys: KeyArgs,

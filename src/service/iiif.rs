@@ -156,6 +156,7 @@ impl Origin {
             Rest::Sent(text) => (*text, false),
             Rest::Decoded(text) => (text.as_str(), true),
         };
+        let (token, text) = crate::iiif::token::split_token(text);
         let target = match decoded {
             true => decoded_target(text),
             false => target(text)?,
@@ -171,13 +172,21 @@ impl Origin {
         let key = crate::key::key_of(identifier, &self.config.prefix)?;
         let request_key = key.as_str().get(self.config.prefix.len()..).unwrap_or("");
         let now = (self.config.clock)();
-        let query = Query::parse(call.parts.uri.query())?;
+        // A token stands for a signed link to the object (iiif::token); without one, the
+        // query may still sign this one URL.
+        let token_query = token.map(|t| t.query());
+        let query = match &token_query {
+            Some(q) => Query::parse(Some(q))?,
+            None => Query::parse(call.parts.uri.query())?,
+        };
         (self.config.access).check_key(request_key, &query, super::unix_seconds(now))?;
         let base = public_base(&call.parts.headers, call.settings.public_url.as_deref())
             .ok_or(IiifError::Host)?;
         let subst = call.settings.slash_substitute;
+        // The token goes on in `id`, so that every tile URL a viewer builds carries it.
+        let token = token.map_or(String::new(), |t| format!("{}/", t.segment));
         let id = format!(
-            "{base}{}{}",
+            "{base}{}{token}{}",
             call.settings.prefix,
             encode_identifier(request_key, subst)
         );

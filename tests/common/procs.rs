@@ -244,6 +244,22 @@ pub fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
 
 /// The `imgorigin` binary in a hermetic environment: dummy credentials and region, no IMDS,
 /// no inherited AWS or IMGORIGIN settings; its log on stderr only with IMGORIGIN_TEST_LOG.
+/// Runs `imgorigin sign ARGS` with `keys` as IMGORIGIN_SIGNING_KEYS; its line of output.
+pub fn imgorigin_sign(args: &[&str], keys: &str) -> String {
+    let out = imgorigin_command()
+        .arg("sign")
+        .args(args)
+        .env("IMGORIGIN_SIGNING_KEYS", keys)
+        .output()
+        .expect("imgorigin sign");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "imgorigin sign {args:?}: {stderr}");
+    String::from_utf8(out.stdout)
+        .expect("UTF-8")
+        .trim()
+        .to_owned()
+}
+
 pub fn imgorigin_command() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_imgorigin"));
     for var in [
