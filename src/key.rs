@@ -75,20 +75,25 @@ impl fmt::Display for ObjectKey {
 /// # Errors
 /// A [`KeyError`] naming the first rule the path breaks.
 pub fn object_key(path: &str, prefix: &str) -> Result<ObjectKey, KeyError> {
-    let bytes = match path.strip_prefix(ENCODED_KEY_MARKER) {
-        Some(encoded) => {
-            use base64::Engine;
-            base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(encoded)
-                .map_err(|_| KeyError::BadEncodedKey)?
-        }
+    let decoded = match encoded_key(path) {
+        Some(decoded) => decoded?,
         None => {
             let rest = path.strip_prefix('/').ok_or(KeyError::NotAbsolute)?;
-            percent_decode_strict(rest.as_bytes())?
+            let bytes = percent_decode_strict(rest.as_bytes())?;
+            String::from_utf8(bytes).map_err(|_| KeyError::NotUtf8)?
         }
     };
-    let decoded = String::from_utf8(bytes).map_err(|_| KeyError::NotUtf8)?;
     key_of(decoded, prefix)
+}
+
+/// The path a `/~/` + base64url spelling stands for, decoded; `None` when `path` is not so
+/// spelled.
+pub fn encoded_key(path: &str) -> Option<Result<String, KeyError>> {
+    use base64::Engine;
+    let encoded = path.strip_prefix(ENCODED_KEY_MARKER)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(encoded);
+    let bytes = bytes.map_err(|_| KeyError::BadEncodedKey);
+    Some(bytes.and_then(|b| String::from_utf8(b).map_err(|_| KeyError::NotUtf8)))
 }
 
 /// The store key `prefix + decoded` for a key already decoded from its spelling in a URI

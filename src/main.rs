@@ -53,15 +53,10 @@ fn main() -> anyhow::Result<()> {
 /// the debug info took the server from ~20 to ~210 MiB of RSS per panic (tests/transforms.rs),
 /// whatever RUST_BACKTRACE says; the location names the fault.
 fn log_panic(info: &std::panic::PanicHookInfo<'_>) {
-    let message = info
-        .payload()
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| info.payload().downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("no message");
+    let message = imgorigin::transform::decode::panic_text(info.payload());
     let location = info.location().map(ToString::to_string).unwrap_or_default();
     let thread = std::thread::current();
-    tracing::error!(thread = thread.name().unwrap_or("unnamed"), %location, message, "panicked");
+    tracing::error!(thread = thread.name().unwrap_or("unnamed"), %location, %message, "panicked");
 }
 
 fn sign(args: &SignArgs) -> anyhow::Result<()> {

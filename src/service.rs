@@ -60,7 +60,9 @@ impl Origin {
     ) -> Response<ObjectBody> {
         let rid = crate::observe::Exchange::current_or_new_id();
         let (parts, _body) = request.into_parts();
-        let result = self.route(rid, &parts, max_body).await;
+        let iiif = self.iiif_prefix(parts.uri.path());
+        let is_iiif = iiif.is_some();
+        let result = self.route(rid, &parts, max_body, iiif).await;
         let mut response = result.unwrap_or_else(|err| {
             crate::observe::note_error(err.class());
             let key = object_key(parts.uri.path(), &self.config.prefix).map(|k| k.to_string());
@@ -77,7 +79,7 @@ impl Origin {
             self.config
                 .cors
                 .decorate(&parts.headers, response.headers_mut());
-            if self.iiif_prefix(parts.uri.path()).is_some() && !self.config.cors.enabled() {
+            if is_iiif && !self.config.cors.enabled() {
                 iiif::allow_any_origin(&mut response);
             }
         }
@@ -89,6 +91,7 @@ impl Origin {
         rid: u64,
         parts: &http::request::Parts,
         max_body: Option<u64>,
+        iiif: Option<(&crate::iiif::Settings, iiif::Rest<'_>)>,
     ) -> Result<Response<ObjectBody>, RequestError> {
         self.config.access.check_origin(&parts.headers)?;
         let head = match parts.method {
@@ -97,7 +100,7 @@ impl Origin {
             Method::OPTIONS => return self.options(parts),
             _ => return Err(RequestError::MethodNotAllowed),
         };
-        if let Some((settings, rest)) = self.iiif_prefix(parts.uri.path()) {
+        if let Some((settings, rest)) = iiif {
             let call = iiif::Call {
                 rid,
                 parts,
@@ -198,21 +201,15 @@ impl Origin {
         Ok(response::object(&meta, partial, &self.config, body))
     }
 
-    /// The IIIF settings and the rest of `path` when it is below the IIIF prefix.
     /// The IIIF settings and the rest of `path` when it is below the IIIF prefix, as sent
     /// or spelled `/~/` + base64url (the deploy's CloudFront Function sends every path with
     /// other than unreserved characters so, decoded once: [`iiif::Rest::Decoded`]).
     fn iiif_prefix<'p>(&self, path: &'p str) -> Option<(&crate::iiif::Settings, iiif::Rest<'p>)> {
-        use base64::Engine;
         let settings = self.config.iiif.as_ref()?;
         if let Some(rest) = path.strip_prefix(settings.prefix.as_str()) {
             return Some((settings, iiif::Rest::Sent(rest)));
         }
-        let encoded = path.strip_prefix(crate::key::ENCODED_KEY_MARKER)?;
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(encoded)
-            .ok()?;
-        let key = String::from_utf8(bytes).ok()?;
+        let key = crate::key::encoded_key(path)?.ok()?;
         let rest = key.strip_prefix(settings.prefix.get(1..)?)?;
         Some((settings, iiif::Rest::Decoded(rest.to_owned())))
     }

@@ -11,6 +11,9 @@
 //!   in this process, timed for comparison), and are close to the function drawn.
 
 mod common;
+#[path = "common/images.rs"]
+#[allow(dead_code)]
+mod images;
 
 use common::procs::proc_status_kib;
 use imgorigin::iiif::Rect;
@@ -61,21 +64,9 @@ fn pixel(x: u32, y: u32) -> [u8; 3] {
 
 /// Writes a SIDE x SIDE baseline 4:2:0 JPEG of `pixel` to `path`, 16 rows at a time.
 fn write_jpeg(path: &Path) {
-    let mut c = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
-    c.set_fastest_defaults();
-    c.set_size(SIDE as usize, SIDE as usize);
-    c.set_quality(85.0);
     let file = BufWriter::new(std::fs::File::create(path).expect("create"));
-    let mut s = c.start_compress(file).expect("start compress");
-    let mut strip = Vec::with_capacity(SIDE as usize * 3 * 16);
-    for y0 in (0..SIDE).step_by(16) {
-        strip.clear();
-        for y in y0..(y0 + 16).min(SIDE) {
-            strip.extend((0..SIDE).flat_map(|x| pixel(x, y)));
-        }
-        s.write_scanlines(&strip).expect("write scanlines");
-    }
-    s.finish().expect("finish").into_inner().expect("flush");
+    let file = images::mozjpeg_write(file, (SIDE, SIDE), 85.0, false, pixel);
+    file.into_inner().expect("flush");
 }
 
 fn tile_path(dir: &Path, r: Rect<u32>) -> PathBuf {

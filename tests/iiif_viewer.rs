@@ -14,6 +14,9 @@
 //! vips. A missing tool fails the test.
 
 mod common;
+#[path = "common/images.rs"]
+#[allow(dead_code)]
+mod images;
 #[path = "common/vips.rs"]
 mod vips;
 
@@ -43,21 +46,9 @@ fn pixel(x: u32, y: u32) -> [u8; 3] {
 
 /// Writes a `w` x `h` baseline 4:2:0 JPEG of [`pixel`] at quality 90, 16 rows at a time.
 fn write_jpeg(path: &Path, w: u32, h: u32) {
-    let mut c = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
-    c.set_fastest_defaults();
-    c.set_size(w as usize, h as usize);
-    c.set_quality(90.0);
     let file = BufWriter::new(std::fs::File::create(path).expect("create"));
-    let mut s = c.start_compress(file).expect("start compress");
-    let mut strip = Vec::with_capacity(w as usize * 3 * 16);
-    for y0 in (0..h).step_by(16) {
-        strip.clear();
-        for y in y0..(y0 + 16).min(h) {
-            strip.extend((0..w).flat_map(|x| pixel(x, y)));
-        }
-        s.write_scanlines(&strip).expect("write scanlines");
-    }
-    s.finish().expect("finish").into_inner().expect("flush");
+    let file = images::mozjpeg_write(file, (w, h), 90.0, false, pixel);
+    file.into_inner().expect("flush");
 }
 
 fn osd() -> PathBuf {

@@ -119,11 +119,12 @@ pub fn jpeg(bytes: &[u8], header: Header, numerator: u8) -> Result<Pixels, Trans
         }
         Ok(Ok(_)) => Err(TransformError::Malformed("JPEG decoded short".into())),
         Ok(Err(e)) => Err(TransformError::Malformed(format!("JPEG: {e}"))),
-        Err(panic) => Err(TransformError::Malformed(panic_text(&panic))),
+        Err(panic) => Err(TransformError::Malformed(panic_text(&*panic))),
     }
 }
 
-pub(crate) fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
+/// The message a panic carried (`panic!` with a format gives a String, a literal a &str).
+pub fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
     panic
         .downcast_ref::<String>()
         .cloned()
@@ -232,7 +233,7 @@ fn guarded<T>(
         Err(TransformError::Malformed(format!(
             "{}: the decoder failed: {}",
             format.name(),
-            panic_text(&panic)
+            panic_text(&*panic)
         )))
     })
 }

@@ -94,7 +94,7 @@ fn decode_region<R: BufRead>(
         d.read_header(numerator, max_pixels, max_buffered)?;
         d.region(region)
     }));
-    run.unwrap_or_else(|panic| Err(TransformError::Malformed(decode::panic_text(&panic))))
+    run.unwrap_or_else(|panic| Err(TransformError::Malformed(decode::panic_text(&*panic))))
 }
 
 /// Our `jpeg_source_mgr`: libjpeg reads `iface`'s window onto the reader's buffer, and calls

@@ -128,14 +128,26 @@ pub fn mozjpeg_from_fn(
     progressive: bool,
     pixel: impl Fn(u32, u32) -> [u8; 3],
 ) -> Vec<u8> {
+    mozjpeg_write(Vec::new(), (w, h), 85.0, progressive, pixel)
+}
+
+/// As [`mozjpeg_from_fn`] at `quality`, written to `out` (a file, for fixtures too large to
+/// hold in memory); returns `out`.
+pub fn mozjpeg_write<W: std::io::Write>(
+    out: W,
+    (w, h): (u32, u32),
+    quality: f32,
+    progressive: bool,
+    pixel: impl Fn(u32, u32) -> [u8; 3],
+) -> W {
     let mut c = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
     c.set_fastest_defaults();
     c.set_size(w as usize, h as usize);
-    c.set_quality(85.0);
+    c.set_quality(quality);
     if progressive {
         c.set_progressive_mode();
     }
-    let mut s = c.start_compress(Vec::new()).expect("start compress");
+    let mut s = c.start_compress(out).expect("start compress");
     let mut strip = Vec::with_capacity(w as usize * 3 * 16);
     for y0 in (0..h).step_by(16) {
         strip.clear();
