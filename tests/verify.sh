@@ -94,6 +94,7 @@ wait_port "$watch_port" "cargo lambda watch"
 "${hermetic[@]}" AWS_LAMBDA_RUNTIME_API="http://127.0.0.1:$watch_port/.rt" AWS_LAMBDA_FUNCTION_NAME=_ \
   IMGORIGIN_BUCKET=images IMGORIGIN_ENDPOINT="http://127.0.0.1:$proxy_port" IMGORIGIN_INVOKE_MODE=stream \
   "$bin" >"$work/function.log" 2>&1 &
+function_pid=$!
 pids+=($!)
 stream_url=http://127.0.0.1:$watch_port/lambda-url/_
 # Ready when the emulator hands the function an invocation (any answer; a missing key is 404).
@@ -110,7 +111,20 @@ run() {
   shift 2
   say "verify ($name): deploy/verify.sh $*"
   start=$(date +%s.%N)
-  "${hermetic[@]}" "${run_env[@]}" deploy/verify.sh "$@" >"$work/$name.out" 2>&1 || status=$?
+  "${hermetic[@]}" "${run_env[@]}" deploy/verify.sh "$@" >"$work/$name.out" 2>&1 &
+  local verify_pid=$!
+  # Nothing restarts the function under the emulator: once it has exited, every request
+  # would wait out its timeout (minutes per run), so stop at once and show why.
+  while kill -0 "$verify_pid" 2>/dev/null; do
+    if ! kill -0 "$function_pid" 2>/dev/null; then
+      kill "$verify_pid" 2>/dev/null || true
+      sed 's/^/    /' "$work/$name.out" >&2
+      grep -v '^[ {]' "$work/function.log" | tail -20 | sed 's/^/    function: /' >&2
+      fail "($name) the function under cargo lambda watch exited (its log's last lines above)"
+    fi
+    sleep 0.5
+  done
+  wait "$verify_pid" || status=$?
   sed 's/^/    /' "$work/$name.out" >&2
   [ "$status" = "$want" ] || fail "($name) exit $status, expected $want"
   say "verify ($name): exit $status in $(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$start" "$(date +%s.%N)") s"

@@ -102,7 +102,8 @@ fn api_error(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> LambdaEr
 /// init-time log line.
 ///
 /// # Errors
-/// When the Runtime API cannot be reached; Lambda then restarts the environment.
+/// When the Runtime API cannot be reached for the next event ([`NEXT_ATTEMPTS`] times); Lambda
+/// then restarts the environment.
 pub async fn run(
     api: &str,
     origin: Origin,
@@ -134,7 +135,8 @@ pub async fn run(
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(request_id = id, cause = %e, "unusable event");
-                post(&client, error_post(&id, &e.to_string())?).await?;
+                let body = Bytes::from(error_body(&e.to_string()));
+                post_again_once(&client, &id, || error_post(&id, body.clone())).await;
                 continue;
             }
         };
@@ -146,18 +148,52 @@ pub async fn run(
         let response = exchange.run(request, |r| origin.handle_limited(r, max_body));
         let observed = async { response.await.map(|b| exchange.clone().body(b)) };
         match mode {
-            InvokeMode::Stream => stream(&client, &id, observed.await, deadline).await?,
+            InvokeMode::Stream => {
+                if let Err(e) = stream(&client, &id, observed.await, deadline).await {
+                    answer_lost(&id, &e);
+                }
+            }
             InvokeMode::Buffered => {
-                let json = wire::buffered(observed, &exchange, deadline).await;
-                post(
-                    &client,
+                let json = Bytes::from(wire::buffered(observed, &exchange, deadline).await);
+                let request = || {
                     response_post(&id)
-                        .body(Body::from(json))
-                        .map_err(api_error)?,
-                )
-                .await?;
+                        .body(Body::from(json.clone()))
+                        .map_err(api_error)
+                };
+                post_again_once(&client, &id, request).await;
             }
         }
+    }
+}
+
+/// A failed POST loses this invocation's answer (Lambda times it out), not the function: the
+/// next `next` shows whether the Runtime API is still there. Exiting instead would leave a
+/// runtime that nothing restarts (an emulator) without an answer for every later event.
+fn answer_lost(id: &str, e: &LambdaError) {
+    tracing::error!(request_id = id, cause = %e, "the answer could not be posted");
+}
+
+/// Posts a body held in memory, once more if the connection failed: a pooled connection the
+/// Runtime API closed as it was reused fails the request without an answer (seen with
+/// `cargo lambda watch` on a busy machine). A copy that did arrive twice is refused (4xx,
+/// logged), which is harmless.
+async fn post_again_once(
+    client: &PooledClient,
+    id: &str,
+    request: impl Fn() -> Result<Request<Body>, LambdaError>,
+) {
+    let first = match request() {
+        Ok(r) => post(client, r).await,
+        Err(e) => Err(e),
+    };
+    let Err(e) = first else { return };
+    tracing::warn!(request_id = id, cause = %e, "posting the answer again");
+    let again = match request() {
+        Ok(r) => post(client, r).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = again {
+        answer_lost(id, &e);
     }
 }
 
@@ -203,13 +239,32 @@ fn deadline(headers: &http::HeaderMap) -> Option<tokio::time::Instant> {
     Some(tokio::time::Instant::now() + left)
 }
 
+/// Attempts at `next` before the runtime gives up and exits (Lambda then restarts it).
+const NEXT_ATTEMPTS: u32 = 5;
+
+/// The next event. A request that failed before any answer is asked again, after 10, 40, 160
+/// and 640 ms: the Runtime API handed nothing out on it, and a pooled connection it closed just
+/// as it was reused fails exactly so.
 async fn next_event(client: &PooledClient) -> Result<Invocation, LambdaError> {
-    let req = build_request()
-        .method(Method::GET)
-        .uri("/2018-06-01/runtime/invocation/next")
-        .body(Body::empty())
-        .map_err(api_error)?;
-    let response = client.call(req).await.map_err(api_error)?;
+    let mut pause = std::time::Duration::from_millis(10);
+    let mut attempt = 1;
+    let response = loop {
+        let req = build_request()
+            .method(Method::GET)
+            .uri("/2018-06-01/runtime/invocation/next")
+            .body(Body::empty())
+            .map_err(api_error)?;
+        match client.call(req).await {
+            Ok(response) => break response,
+            Err(e) if attempt < NEXT_ATTEMPTS => {
+                tracing::warn!(attempt, cause = %api_error(e), "asking the runtime API again for the next event");
+                tokio::time::sleep(pause).await;
+                pause *= 4;
+                attempt += 1;
+            }
+            Err(e) => return Err(api_error(e)),
+        }
+    };
     let id = response
         .headers()
         .get("lambda-runtime-aws-request-id")
@@ -248,13 +303,16 @@ fn stream_post(id: &str, body: wire::StreamedInvocation) -> Result<Request<Body>
         .map_err(api_error)
 }
 
-fn error_post(id: &str, message: &str) -> Result<Request<Body>, LambdaError> {
-    let body = serde_json::json!({ "errorType": "InvalidEvent", "errorMessage": message });
+fn error_body(message: &str) -> String {
+    serde_json::json!({ "errorType": "InvalidEvent", "errorMessage": message }).to_string()
+}
+
+fn error_post(id: &str, body: Bytes) -> Result<Request<Body>, LambdaError> {
     build_request()
         .method(Method::POST)
         .uri(format!("/2018-06-01/runtime/invocation/{id}/error"))
         .header("lambda-runtime-function-error-type", "InvalidEvent")
-        .body(Body::from(body.to_string()))
+        .body(Body::from(body))
         .map_err(api_error)
 }
 

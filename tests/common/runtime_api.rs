@@ -67,6 +67,8 @@ struct Shared {
     received: Arc<AtomicU64>,
     /// Milliseconds from `next` to the deadline it announces.
     deadline_ms: AtomicU64,
+    /// Close each connection shortly after answering a POST on it (see `close_after_posts`).
+    close_after_posts: std::sync::atomic::AtomicBool,
 }
 
 pub struct FakeRuntimeApi {
@@ -92,16 +94,25 @@ impl FakeRuntimeApi {
             rate: AtomicU64::new(0),
             received: Arc::default(),
             deadline_ms: AtomicU64::new(900_000),
+            close_after_posts: Default::default(),
         });
         let s = shared.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let s = s.clone();
-                let service = hyper::service::service_fn(move |req| handle(s.clone(), req));
-                tokio::spawn(
-                    hyper::server::conn::http1::Builder::new()
-                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service),
-                );
+                let close = Arc::new(tokio::sync::Notify::new());
+                let closer = close.clone();
+                let service =
+                    hyper::service::service_fn(move |req| handle(s.clone(), closer.clone(), req));
+                let connection = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+                // Dropping the connection closes the socket, whatever request is pending on it.
+                tokio::spawn(async move {
+                    tokio::select! {
+                        _ = connection => {}
+                        _ = close.notified() => {}
+                    }
+                });
             }
         });
         FakeRuntimeApi {
@@ -152,6 +163,14 @@ impl FakeRuntimeApi {
             .store(timeout.as_millis() as u64, Ordering::SeqCst);
     }
 
+    /// From now on each connection is closed 50 ms after a POST on it was answered, without
+    /// `Connection: close`: the runtime has pooled it by then and its next `next` waits on it,
+    /// as when `cargo lambda watch` closes a connection that the runtime reuses.
+    #[allow(dead_code)] // not every test binary that includes common/ uses it
+    pub fn close_after_posts(&self) {
+        self.shared.close_after_posts.store(true, Ordering::SeqCst);
+    }
+
     /// Body bytes of the current POST received so far, readable while an invoke is pending.
     pub fn progress(&self) -> Arc<AtomicU64> {
         self.shared.received.clone()
@@ -165,6 +184,7 @@ impl FakeRuntimeApi {
 
 async fn handle(
     s: Arc<Shared>,
+    close: Arc<tokio::sync::Notify>,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let path = req.uri().path().to_owned();
@@ -229,6 +249,12 @@ async fn handle(
         trailers,
         ended,
     });
+    if s.close_after_posts.load(Ordering::SeqCst) {
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            close.notify_one();
+        });
+    }
     Ok(Response::builder()
         .status(202)
         .body(Full::default())
