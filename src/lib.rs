@@ -21,8 +21,9 @@
 //!   format) and its resolution against an image's size and the service's limits into exact
 //!   pixels and a canonical form; info.json; identifiers and the public base URL; its
 //!   [`iiif::Settings`] (prefix, slash substitute, public URL); pure. [`iiif::tiff`]: tiled
-//!   pyramidal TIFF read by byte ranges (layout, tile choice, tile pass-through, decode and
-//!   composition); its reader is the one part that awaits, on a [`iiif::tiff::RangeRead`].
+//!   pyramidal TIFF read by byte ranges (layout, tile choice, tile pass-through, edge tiles
+//!   cut in the DCT domain, decode and composition); its reader is the one part that awaits,
+//!   on a [`iiif::tiff::RangeRead`].
 //! - [`access`]: origin lock, allowed keys, signed URLs (canonical form, keys, verification,
 //!   minting links for `imgorigin sign`); pure, decided before any store call.
 //! - [`store`]: where bytes come from: [`store::LocalStore`] (system calls on the worker

@@ -4,8 +4,9 @@
 //!   tiles with one scale factor per level vips wrote; a viewer's request for one whole tile
 //!   of any level costs one HeadObject and one GetObject whose bytes from S3 (headers
 //!   included) are within 10% of the answer, and the answer decodes to the pixels vips gives
-//!   for that tile; an edge tile, a region crossing tiles (mirrored, turned) and a whole
-//!   smaller level are decoded and composed, and match vips's pixels of the same level;
+//!   for that tile; an edge tile asked as JPEG is cut from its stored bytes (one GetObject,
+//!   the stored pixels); an edge tile as PNG, a region crossing tiles (mirrored, turned) and
+//!   a whole smaller level are decoded and composed, and match vips's pixels of that level;
 //! - over a directory: a TIFF whose full level is over 1 GB (18,500 x 18,500 RGB,
 //!   uncompressed, 1.37 GB with its pyramid) answers info.json, tiles of every level and an
 //!   overview with the server's peak RSS under 64 MiB;
@@ -154,6 +155,21 @@ async fn tiles_pass_through_and_regions_compose_over_s3() {
     let px = rgb(&got);
     assert_eq!(px.dimensions(), (208, 256));
     assert!(mean_abs_error(px.as_raw(), &want) < MAX_MAE);
+    // The same edge tile as a viewer asks for it, JPEG: cut from the stored tile in the DCT
+    // domain, so its pixels are the stored ones, as close to vips's as a whole tile's.
+    let path = format!("{base}/1792,0,208,256/208,/0/default.jpg");
+    let requests = proxy.requests();
+    let got = get(server.addr, &path).await;
+    let requests = proxy.requests() - requests;
+    assert_eq!(requests, 2, "{path}: a HeadObject and the tile's GetObject");
+    let px = rgb(&got);
+    assert_eq!(px.dimensions(), (208, 256), "{path}");
+    let mae = mean_abs_error(px.as_raw(), &want);
+    assert!(mae < PASSED_MAE, "{path}: MAE {mae} against vips's tile");
+    println!(
+        "{path}: {} bytes, cut from the stored tile, MAE {mae:.3}",
+        got.bytes().len()
+    );
     // Level 2 whole (500 x 375): full/500, reads that level, no resize.
     let got = get(server.addr, &format!("{base}/full/500,/0/default.png")).await;
     let want = vips_crop(

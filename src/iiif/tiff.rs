@@ -19,8 +19,9 @@
 //!    viewer's tile request names ([`stored_tile`]), else the level to decode
 //!    ([`level_for`]).
 //! 4. A tile's bytes, read by the caller, become either a JPEG stream sent as it is
-//!    ([`jpeg_tile_stream`], `jpeg.rs`) or pixels ([`decode_tile`], `decode.rs`), which
-//!    [`compose`] crops and joins into the region a request asked for.
+//!    ([`jpeg_tile_stream`], `jpeg.rs`), an edge tile's part inside the image cut from that
+//!    stream without decoding ([`crop_jpeg`], `crop.rs`), or pixels ([`decode_tile`],
+//!    `decode.rs`), which [`compose`] crops and joins into the region a request asked for.
 //!
 //! Errors say which response the caller should give: [`TiffError::Malformed`] (the source is
 //! broken: 422-like, a problem of the object, not of the request), [`TiffError::Unsupported`]
@@ -33,6 +34,7 @@
 //! read is longer than [`MAX_READ`].
 
 mod cache;
+mod crop;
 mod decode;
 mod ifd;
 mod jpeg;
@@ -45,6 +47,7 @@ mod read;
 mod testing;
 
 pub use cache::LayoutCache;
+pub use crop::crop_jpeg;
 pub use decode::{compose, decode_tile};
 pub use jpeg::jpeg_tile_stream;
 pub use layout::{Compression, Layout, Level, Photometric};

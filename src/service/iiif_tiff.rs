@@ -1,7 +1,8 @@
 //! IIIF from a tiled pyramidal TIFF ([`crate::iiif::tiff`]): the layout read once per
 //! (key, ETag) from the first 64 KiB and a few more range reads, info.json's `tiles` from the
 //! source's own tiling, a request for exactly one stored JPEG tile answered with that tile's
-//! bytes (the shared tables spliced in, never decoded), any other request from the tiles of
+//! bytes (the shared tables spliced in, never decoded; an edge tile's part inside the image
+//! cut from them in the DCT domain), any other request from the tiles of
 //! the smallest level that still holds the asked size, decoded and composed on the blocking
 //! pool under a transform slot and the memory budget.
 
@@ -149,10 +150,44 @@ impl Origin {
             let whole = (level.tile_width, level.tile_height);
             let probed = crate::transform::probe::jpeg(&stream);
             if probed.is_ok_and(|i| (i.width, i.height) == whole) {
-                return Ok(stream.into());
+                if job.size == whole {
+                    return Ok(stream.into());
+                }
+                if let Some(cut) = self.cut_edge_tile(rid, stream, whole, job.size).await? {
+                    return Ok(cut);
+                }
             }
         }
         self.compose_tiff(rid, key, meta, layout, levels, job).await
+    }
+
+    /// An edge tile's part inside its level (`size`), cut from the stored JPEG `stream` of
+    /// `whole` pixels without decoding ([`tiff::crop_jpeg`]), on the blocking pool under a
+    /// transform slot and the memory budget. `None` when libjpeg cannot cut it: the caller
+    /// decodes instead.
+    async fn cut_edge_tile(
+        &self,
+        rid: u64,
+        stream: Vec<u8>,
+        whole: (u32, u32),
+        size: (u32, u32),
+    ) -> Result<Option<Bytes>, RequestError> {
+        // The stream, the stored tile's coefficients (2 bytes each, up to 3 components at
+        // full resolution) and the output.
+        let coefficients = u64::from(whole.0) * u64::from(whole.1) * 3 * 2;
+        let need = 2 * stream.len() as u64 + coefficients + (1 << 20);
+        self.config.transforms.memory.check_fits(need)?;
+        let queue = self.enter_queue(need).await?;
+        let (slot, mut admitted) = (queue.slot, queue.admitted);
+        let cut = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            tiff::crop_jpeg(&stream, size.0, size.1).map(|out| admitted.charge(out))
+        })
+        .await
+        .map_err(|e| TransformError::Encode(format!("IIIF task: {e}")))?;
+        Ok(cut
+            .inspect_err(|cause| tracing::warn!(rid, %cause, "edge tile not cut; decoding it"))
+            .ok())
     }
 
     /// Decodes and composes the tiles of `job`'s region from the smallest level holding its

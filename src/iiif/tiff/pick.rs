@@ -63,8 +63,8 @@ fn in_full(full: &Level, rect: Rect<u32>, i: usize) -> Option<Rect<u32>> {
 
 /// The stored tile (level, index) whose pixels are exactly `region` of the full image at
 /// `size`, among the first `levels` levels: the tile's rectangle scaled by 2^level, and the
-/// size of that rectangle in the level. Only whole tiles qualify: edge tiles are stored
-/// padded to the tile size, and their bytes would decode larger than asked.
+/// size of that rectangle in the level. An edge tile qualifies with its part inside the
+/// level (its stored bytes are padded to the tile size: the caller cuts them).
 pub fn stored_tile(
     layout: &Layout,
     levels: usize,
@@ -74,9 +74,6 @@ pub fn stored_tile(
     let full = layout.levels.first()?;
     (0..levels.min(layout.levels.len())).find_map(|i| {
         let level = layout.levels.get(i)?;
-        if size != (level.tile_width, level.tile_height) {
-            return None;
-        }
         let (tw, th) = (level.tile_width.max(1), level.tile_height.max(1));
         let s = 1u32.checked_shl(u32::try_from(i).ok()?)?;
         let (x, y) = (region.x / s, region.y / s);
@@ -85,8 +82,8 @@ pub fn stored_tile(
         }
         let index = level.tile_index(x / tw, y / th)?;
         let rect = level.tile_rect(index)?;
-        let whole = (rect.width, rect.height) == (tw, th);
-        (whole && in_full(full, rect, i) == Some(region)).then_some((i, index))
+        let asked = size == (rect.width, rect.height);
+        (asked && in_full(full, rect, i) == Some(region)).then_some((i, index))
     })
 }
 

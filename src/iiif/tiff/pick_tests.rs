@@ -82,14 +82,24 @@ fn a_viewers_tile_request_names_one_stored_tile() {
         stored_tile(&l, 5, Rect::new(0, 0, 1024, 1024), (256, 256)),
         Some((2, 0))
     );
+    // Edge tiles, asked at their part inside the level (stored padded: the caller cuts):
+    // level 0's last column (3001 = 11 * 256 + 185), level 3's tile (0, 0) of 375 x 249.
+    assert_eq!(
+        stored_tile(&l, 5, Rect::new(2816, 0, 185, 256), (185, 256)),
+        Some((0, 11))
+    );
+    assert_eq!(
+        stored_tile(&l, 5, Rect::new(0, 0, 2048, 1992), (256, 249)),
+        Some((3, 0))
+    );
 }
 
 #[test]
 fn other_requests_name_no_stored_tile() {
     let l = vips_pyramid();
     let cases = [
-        // The edge tile of level 0 (3001 = 11 * 256 + 185): stored padded to 256.
-        (Rect::new(2816, 0, 185, 256), (185, 256)),
+        // The edge tile of level 0 asked at the padded size.
+        (Rect::new(2816, 0, 185, 256), (256, 256)),
         // Off the grid, the wrong size, a size of another level.
         (Rect::new(100, 0, 256, 256), (256, 256)),
         (Rect::new(0, 0, 256, 256), (128, 128)),
@@ -102,7 +112,7 @@ fn other_requests_name_no_stored_tile() {
     for (region, size) in cases {
         assert_eq!(stored_tile(&l, 3, region, size), None, "{region} {size:?}");
     }
-    // The last case is level 3's tile (0, 0) when offered: 375 x 249 is one edge tile.
+    // The last case when level 3 is offered: its tile (0, 0) is 256 x 249, not 256 x 256.
     assert_eq!(
         stored_tile(&l, 5, Rect::new(0, 0, 2048, 2048), (256, 256)),
         None
