@@ -12,7 +12,9 @@
 # Installs what it needs when missing: oha (cargo install --locked, pinned; ~5 min on 2 cores,
 # once), nginx, curl and valgrind (apt-get), s3s-fs and cargo-lambda only for the modes that use them, and
 # for the transform scenarios node (apt-get nodejs; sharp 0.35.5 needs node >= 20.9) with
-# `npm ci` in loadtest/sharp (sharp 0.35.5, pinned by its package-lock.json).
+# `npm ci` in loadtest/sharp (sharp 0.35.5, pinned by its package-lock.json), for the IIIF
+# scenarios the same (the photo they start from) plus vips (apt-get libvips-tools) and
+# IIPImage (apt-get iipimage-server).
 # Results: loadtest/results/latest.{md,json,svg}; exit 1 when a threshold is missed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,14 +43,28 @@ esac
 case " $* " in
   *" --lambda "*) export CARGO_LAMBDA=${CARGO_LAMBDA:-$(cargo_tool cargo-lambda cargo-lambda "$CARGO_LAMBDA_VERSION" 17)} ;;
 esac
-# The transform scenarios need node and sharp: every run, unless --only names no transform
-# scenario, --lambda (transforms are measured with `imgorigin serve`) or --target (the photo
-# is uploaded with the other objects, from --make-objects).
+# The transform and IIIF scenarios need node and sharp (the photo): every run, unless --only
+# names none of them, --lambda (both are measured with `imgorigin serve`) or --target (the
+# photo is uploaded with the other objects, from --make-objects; IIIF is not run there).
 needs_node=1
+needs_iiif=1
 case " $* " in
-  *" --lambda "*|*" --target "*|*" --target="*) needs_node=0 ;;
-  *" --only "*|*" --only="*) case "$*" in *transform*) ;; *) needs_node=0 ;; esac ;;
+  *" --lambda "*|*" --target "*|*" --target="*) needs_node=0 needs_iiif=0 ;;
+  *" --only "*|*" --only="*)
+    case "$*" in *transform*|*iiif*) ;; *) needs_node=0 ;; esac
+    case "$*" in *iiif*) ;; *) needs_iiif=0 ;; esac ;;
 esac
+if [ "$needs_iiif" = 1 ]; then
+  export VIPS=${VIPS:-$(apt_tool vips libvips-tools)}
+  IIPSRV=${IIPSRV:-/usr/lib/iipimage-server/iipsrv.fcgi}
+  if [ ! -x "$IIPSRV" ]; then
+    say "installing iipimage-server (apt-get)"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends iipimage-server; } >&2 \
+      || { echo "iipimage-server is missing and apt-get install failed" >&2; exit 1; }
+    [ -x "$IIPSRV" ] || { echo "$IIPSRV is missing after apt-get install iipimage-server" >&2; exit 1; }
+  fi
+  export IIPSRV
+fi
 if [ "$needs_node" = 1 ]; then
   export NODE=${NODE:-$(apt_tool node nodejs)}
   node_version=$("$NODE" -p process.versions.node) || { echo "$NODE does not run" >&2; exit 1; }

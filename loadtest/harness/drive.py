@@ -73,7 +73,8 @@ class Measured:
 
 @dataclass
 class Load:
-    """One oha invocation's request: every request of it is identical."""
+    """One oha invocation's request: every request of it is identical (or drawn from a file
+    of URLs)."""
 
     url: str
     conns: int
@@ -84,6 +85,8 @@ class Load:
     expect_len: int | None = None  # body bytes each response must carry
     sign: bool = False
     rate: int | None = None  # requests per second in all (oha -q); None: as fast as it goes
+    # `url` is a file of URLs, one per line, of which oha picks one at random per request.
+    urls_from_file: bool = False
 
 
 def oha(load: Load, threads: int | None = None) -> subprocess.Popen:
@@ -100,6 +103,8 @@ def oha(load: Load, threads: int | None = None) -> subprocess.Popen:
         argv += SIGV4_OHA
     if load.rate:
         argv += ["-q", str(load.rate)]
+    if load.urls_from_file:
+        argv.append("--urls-from-file")
     if threads:
         argv += ["--worker-threads", str(threads)]
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -12,6 +12,7 @@ import signal
 import sys
 from pathlib import Path
 
+import iiif
 import logcost
 import procs
 import report
@@ -49,6 +50,8 @@ def parse_args(argv):
                    help="imgorigin peak RSS in the transform scenarios (replaces --max-rss-mib there)")
     p.add_argument("--min-sharp-ratio", type=float, default=1.0,
                    help="imgorigin thumbnails/s / the sharp server's, every transform scenario")
+    p.add_argument("--min-iip-ratio", type=float, default=1.0,
+                   help="imgorigin (through the S3 API) IIIF tiles/s / IIPImage's (local disk)")
     p.add_argument("--max-log-cpu-share", type=float, default=0.05,
                    help="share of imgorigin's CPU per request that its access log costs "
                         "(against --access-log off), small and head")
@@ -68,11 +71,12 @@ LOG_COST_SCENARIOS = ("small", "head")
 LOG_COST_RATE = 5000
 
 
-def start_services(args, data: Path, transforms: bool, budget: bool = False) -> tuple[dict, list]:
+def start_services(args, data: Path, transforms: bool, budget: bool = False,
+                   tiles: bool = False) -> tuple[dict, list]:
     """Returns (services by name, targets). A target: name, base URL, measured service names,
     the backend whose CPU it costs, and the scenario kinds it serves. The sharp server starts
     only when transform scenarios run (`transforms`), the imgorigin with a memory budget only
-    for the transform-memory scenario (`budget`)."""
+    for the transform-memory scenario (`budget`), IIPImage only for the IIIF ones (`tiles`)."""
     exe = imgorigin_exe()
     s = {}
     static_port = procs.free_port()
@@ -106,14 +110,14 @@ def start_services(args, data: Path, transforms: bool, budget: bool = False) -> 
                                             WORK / f"lambda-{i}.log", env=env)
             measured.append(f"lambda-{i}")
         ours, base = "lambda", f"http://127.0.0.1:{port}/lambda-url/_/"
-        serves = ("bytes",)  # transforms are measured with `imgorigin serve`
+        serves = ("bytes",)  # transforms and tiles are measured with `imgorigin serve`
     else:
         port = procs.free_port()
         s["imgorigin"] = procs.Service("imgorigin", [exe, "serve", "--listen", f"127.0.0.1:{port}",
                                                      "--bucket", procs.BUCKET, "--endpoint", endpoint],
                                        port, WORK / "imgorigin.log", env=procs.imgorigin_env({}))
         base, measured = f"http://127.0.0.1:{port}/", ["imgorigin"]
-        serves = ("bytes", "transform", "noread")
+        serves = ("bytes", "transform", "noread", "iiif", "iiif-jpeg")
     if not args.lambda_:
         # The access log's cost (issue 18: under 5% of the CPU): the same server without it,
         # on the scenarios where per-request work dominates (LOG_COST_SCENARIOS).
@@ -136,7 +140,7 @@ def start_services(args, data: Path, transforms: bool, budget: bool = False) -> 
                backend, sign=signed, serves=("bytes",) if signed else ("bytes", "noread")),
         Target("direct", f"{endpoint}/{procs.BUCKET}/", [backend], None, sign=signed),
         Target("imgorigin-root", f"http://127.0.0.1:{root_port}/", ["imgorigin-root"], None,
-               serves=("bytes", "transform", "noread")),
+               serves=("bytes", "transform", "noread") + (("iiif", "iiif-jpeg") if tiles else ())),
     ]
     if "imgorigin-nolog" in s:
         targets.append(Target("imgorigin-nolog", f"http://127.0.0.1:{s['imgorigin-nolog'].port}/",
@@ -156,6 +160,14 @@ def start_services(args, data: Path, transforms: bool, budget: bool = False) -> 
         s["sharp"] = procs.start_sharp(static, WORK)
         targets.append(Target("sharp", f"http://127.0.0.1:{s['sharp'].port}/", ["sharp"],
                               "nginx-static", serves=("transform",)))
+    if tiles:
+        # The peer without its cache of encoded tiles, doing each tile's work as imgorigin
+        # does (in production CloudFront caches for both); and as it ships (10 MB), which holds
+        # most of the scenario's 500-odd distinct tiles: reported, to show what that cache buys.
+        for name, cache_mb in (("iipimage", 0), ("iipimage-cached", None)):
+            iip, iip_base = iiif.start_iipimage(name, data / procs.BUCKET / procs.PREFIX, WORK, cache_mb)
+            s.update(iip)
+            targets.append(Target(name, iip_base, list(iip), None, serves=("iiif",)))
     if backend != "nginx-static":
         targets.append(Target("nginx-static", static, ["nginx-static"], None))
     return s, targets
@@ -231,13 +243,16 @@ def run(args) -> int:
         # The Lambda path is not measured on transforms: no photo, no sharp server, no node.
         transforms = any(s.needs == "transform" for s in scenarios) and not args.lambda_
         budget = any(s.needs == "budget" for s in scenarios) and not args.lambda_
+        tiles = any(s.needs.startswith("iiif") for s in scenarios) and not args.lambda_
         if args.target:
             base = args.target.rstrip("/") + "/"
             targets = [Target("target", base, [], None, serves=("bytes", "transform", "noread"))]
         else:
             print("==> writing the test objects", file=sys.stderr)
-            procs.make_objects(WORK / "data", photo=transforms or budget, png16=budget)
-            services, targets = start_services(args, WORK / "data", transforms, budget)
+            folder = procs.make_objects(WORK / "data", photo=transforms or budget or tiles, png16=budget)
+            if tiles:
+                iiif.make_pyramid(folder)
+            services, targets = start_services(args, WORK / "data", transforms, budget, tiles)
             if "sharp" in services:
                 peer_notes["sharp"] = procs.sharp_versions(services["sharp"].port)
         ranges = draw_ranges(timing)
@@ -251,8 +266,8 @@ def run(args) -> int:
                     and not (args.quick and s.needs == "transform" and t.name == "imgorigin-root")]
             if not here:
                 print(f"==> {s.id}: no target here serves it (transforms run with "
-                      "`imgorigin serve` and --target, transform-memory with `imgorigin serve`), "
-                      "skipped", file=sys.stderr)
+                      "`imgorigin serve` and --target, transform-memory and IIIF tiles with "
+                      "`imgorigin serve`), skipped", file=sys.stderr)
                 continue
             print(f"==> {s.id}: {', '.join(t.name for t in here)}", file=sys.stderr)
             for r in measure(s, here, services, timing, ranges):
@@ -328,6 +343,7 @@ def write_results(args, timing, scenarios, rows, peer_notes=None, log_rows=()) -
               "large_p99_factor": args.large_p99_factor,
               "max_transform_rss_mib": args.max_transform_rss_mib,
               "min_sharp_ratio": args.min_sharp_ratio,
+              "min_iip_ratio": args.min_iip_ratio,
               "max_log_cpu_share": args.max_log_cpu_share,
               "compare": not args.target and not args.lambda_,
               # 1.5-second runs on a shared CI machine: errors and memory gate, ratios are

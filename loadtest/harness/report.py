@@ -5,7 +5,7 @@ import math
 from html import escape
 
 PEERS = ("direct", "nginx-proxy")
-UNITS = {"requests": "req/s", "bytes": "MiB/s", "thumbs": "thumbs/s"}
+UNITS = {"requests": "req/s", "bytes": "MiB/s", "thumbs": "thumbs/s", "tiles": "tiles/s"}
 
 
 def throughput(row: dict, kind: str):
@@ -34,7 +34,9 @@ def ratios(rows: list, scenarios: list) -> list:
     # With the nginx backend, "direct" is nginx serving the same directory statically.
     static = "nginx-static" if any(r["target"] == "nginx-static" for r in rows) else "direct"
     pairs = ([("imgorigin", p) for p in PEERS] + [("imgorigin-root", static)]
-             + [("imgorigin", "sharp"), ("imgorigin-root", "sharp")])
+             + [("imgorigin", "sharp"), ("imgorigin-root", "sharp")]
+             + [("imgorigin", "iipimage"), ("imgorigin-root", "iipimage"),
+                ("imgorigin", "iipimage-cached")])
     out = []
     for s in scenarios:
         # Memory scenarios: one process with a budget, or a probe's latency under idle
@@ -81,6 +83,14 @@ def verdicts(rows: list, scenarios: list, ratio_rows: list, limits: dict, log_ro
                             f"{q['scenario']}: throughput / nginx-proxy", q["throughput"],
                             limits["min_proxy_ratio"],
                             limits["gate_ratios"] and q["scenario"] not in ungated))
+            if q["peer"].startswith("iipimage") and q["throughput"] is not None:
+                # The goal: imgorigin reading through the S3 API against IIPImage without its
+                # tile cache; from disk, and against the cache, reported.
+                out.append((q["throughput"] >= limits["min_iip_ratio"],
+                            f"{q['scenario']}: {q['ours']} tiles/s / {q['peer']} (local disk)",
+                            q["throughput"], limits["min_iip_ratio"],
+                            limits["gate_ratios"] and q["ours"] == "imgorigin"
+                            and q["peer"] == "iipimage"))
             if q["ours"] == "imgorigin" and q["peer"] == "sharp" and q["throughput"] is not None:
                 out.append((q["throughput"] >= limits["min_sharp_ratio"],
                             f"{q['scenario']}: thumbs/s / sharp server", q["throughput"],
@@ -212,7 +222,8 @@ def markdown(meta: dict, scenarios: list, rows: list, ratio_rows: list, checks: 
 
 COLORS = {"imgorigin": "#0072b2", "lambda": "#009e73", "target": "#0072b2",
           "nginx-proxy": "#e69f00", "direct": "#9e9e9e", "imgorigin-root": "#56b4e9",
-          "nginx-static": "#cccccc", "sharp": "#d55e00", "imgorigin-budget": "#cc79a7"}
+          "nginx-static": "#cccccc", "sharp": "#d55e00", "imgorigin-budget": "#cc79a7",
+          "iipimage": "#7f3c8d", "iipimage-cached": "#b497c9"}
 
 
 def svg_chart(scenarios: list, rows: list) -> str:

@@ -8,6 +8,7 @@ import random
 import subprocess
 from dataclasses import dataclass, replace
 
+import iiif
 from drive import SIGV4_CURL, Load, Measured, run_one, run_waves, slow_clients, transform_load, warm_up
 from memory import PNG16, budget_burst, noread
 from procs import OBJECTS, PHOTO, PREFIX
@@ -201,6 +202,13 @@ def transform_memory(clients: int) -> Scenario:
                     budget_mib=BUDGET_MIB, slack_mib=BUDGET_SLACK_MIB)
 
 
+def iiif_tiles(id: str, title: str, name: str, size: tuple, needs: str) -> Scenario:
+    run, warm = iiif.tile_load(name, size, seed=19, conns=8)
+    # Interleaved: CPU-bound like the small requests, so a drift in the machine's speed must
+    # fall on every server alike.
+    return Scenario(id, title, "tiles", run, needs=needs, warm=warm, interleaved=True)
+
+
 SCENARIOS = [
     Scenario("small", "64 KiB GET, 64 conns", "requests", full_get("64k.bin", 64), interleaved=True),
     Scenario("large-64m", "64 MiB GET, 8 conns", "bytes", full_get("64m.bin", 8)),
@@ -226,6 +234,10 @@ SCENARIOS = [
     transform("transform-1280-jpeg", "24 MP JPEG -> 1280 px JPEG, 4 conns", PHOTO, 1280, "jpeg", 4),
     # Its own imgorigin process (with the budget), so its memory is its own.
     transform_memory(20),
+    iiif_tiles("iiif-tiles", f"random {iiif.TILE} px IIIF tiles, random levels, 96 MP pyramidal "
+               "JPEG TIFF, 8 conns", iiif.PYRAMID, iiif.PYRAMID_SIZE, "iiif"),
+    iiif_tiles("iiif-tiles-jpeg", f"random {iiif.TILE} px IIIF tiles, random levels, 24 MP baseline "
+               "JPEG, 8 conns", PHOTO, iiif.JPEG_SIZE, "iiif-jpeg"),
 ]
 
 

@@ -23,7 +23,7 @@ def row(scenario, target, rps, mib_s, p50=1.0, p99=2.0, errors=0, rss=None):
 
 LIMITS = {"max_errors": 0, "max_rss_mib": 64, "min_proxy_ratio": 0.8, "small_p99_factor": 2.0,
           "small_p99_slack_ms": 2.0, "large_p99_factor": 2.0, "compare": True, "gate_ratios": True,
-          "max_transform_rss_mib": 256, "min_sharp_ratio": 1.0}
+          "max_transform_rss_mib": 256, "min_sharp_ratio": 1.0, "min_iip_ratio": 1.0}
 
 
 class Percentiles(unittest.TestCase):
@@ -307,3 +307,28 @@ class LogCost(unittest.TestCase):
         self.assertEqual(logcost.share(200.0, 190.0), 0.05)
         self.assertEqual(logcost.share(200.0, 210.0), -0.05)
         self.assertIsNone(logcost.share(0.0, 10.0))
+
+
+class IiifTiles(unittest.TestCase):
+    def test_tiles_are_a_viewers_requests_inside_the_image(self):
+        import iiif
+        w, h = iiif.PYRAMID_SIZE
+        tiles = iiif.tiles((w, h), 19)
+        self.assertEqual(tiles, iiif.tiles((w, h), 19))  # the same requests for every target
+        self.assertEqual(len(tiles), iiif.URLS)
+        scales = set()
+        for t in tiles:
+            region, size, rotation, quality = t.split("/")
+            x, y, rw, rh = map(int, region.split(","))
+            self.assertEqual((rotation, quality), ("0", "default.jpg"))
+            # The level: the smallest power of two whose tile span holds the region.
+            s = 1
+            while iiif.TILE * s < max(rw, rh) or x % (iiif.TILE * s) or y % (iiif.TILE * s):
+                s *= 2
+            scales.add(s)
+            self.assertTrue(x + rw <= w and y + rh <= h, t)
+            self.assertTrue(rw == iiif.TILE * s or x + rw == w, t)  # whole, or the edge tile
+            self.assertTrue(rh == iiif.TILE * s or y + rh == h, t)
+            self.assertEqual(size, f"{-(-rw // s)},", t)
+        # 12000 x 8000 halves to one 512 px tile in 5 steps: levels 1 to 32 all drawn.
+        self.assertEqual(scales, {1, 2, 4, 8, 16, 32})
