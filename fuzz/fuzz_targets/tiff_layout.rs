@@ -1,11 +1,13 @@
 //! The pyramidal TIFF reader (`iiif::tiff::read_layout`: the header, IFD chains and
 //! SubIFDs, the tile arrays) on a whole file in memory, then the first tiles of each level
-//! through `jpeg_tile_stream` and `decode_tile`. Checks the reads stay bounded, the levels
-//! come largest first and every tile range lies inside the file.
+//! through `jpeg_tile_stream` (and an edge tile's cut of the stream, `crop_jpeg`) and
+//! `decode_tile`. Checks the reads stay bounded, the levels come largest first, every tile
+//! range lies inside the file, and a cut that succeeds has the asked frame size.
 #![no_main]
 
 use imgorigin::fuzzing;
-use imgorigin::iiif::tiff::{decode_tile, jpeg_tile_stream, MAX_READ};
+use imgorigin::iiif::tiff::{crop_jpeg, decode_tile, jpeg_tile_stream, MAX_READ};
+use imgorigin::transform::probe;
 use libfuzzer_sys::fuzz_target;
 
 /// Tiles decoded per level, and their largest size: 256 x 256 RGBA.
@@ -37,7 +39,16 @@ fuzz_target!(|data: &[u8]| {
                 continue;
             }
             let tile = &data[offset as usize..(offset + len) as usize];
-            let _ = jpeg_tile_stream(level, tile);
+            if let Ok(stream) = jpeg_tile_stream(level, tile) {
+                let (w, h) = (
+                    (level.tile_width / 2).max(1),
+                    (level.tile_height / 3).max(1),
+                );
+                if let Ok(cut) = crop_jpeg(&stream, w, h) {
+                    let info = probe::jpeg(&cut).expect("a cut JPEG parses");
+                    assert_eq!((info.width, info.height), (w, h));
+                }
+            }
             if let Ok(px) = decode_tile(level, tile) {
                 let pixels = u64::from(px.width) * u64::from(px.height);
                 assert_eq!(px.data.len() as u64, pixels * u64::from(px.channels));
