@@ -3,6 +3,9 @@
 //! them, sized before the first byte. Pure.
 //!
 //! Rules, in order:
+//! 0. an object longer than [`MAX_FRAMED_LEN`] (only a broken store reports one: S3 holds at
+//!    most 5 TiB, file offsets are signed 64-bit): the header is ignored, since the framed
+//!    answer's length might not be countable;
 //! 1. more range-specs than the limit (`--max-ranges`, nginx's `max_ranges` practice): the
 //!    header is ignored, 200 with the whole object (§14.2: a server MAY ignore it);
 //! 2. a suffix range of a zero-length object: 200 with the (empty) object, as for one range;
@@ -36,6 +39,11 @@ pub const READ_GAP: u64 = 5 * 1024;
 /// bits, so that meeting it inside an object's bytes is negligible (RFC 2046 §5.1.1).
 pub const BOUNDARY_LEN: usize = "imgorigin-".len() + 32;
 
+/// Longest object a multipart answer is framed for: the parts' bytes are at most the
+/// object's, and this leaves the heads (at most `--max-ranges` of them, each a few hundred
+/// bytes) more room than they can take, so the Content-Length never overflows.
+pub const MAX_FRAMED_LEN: u64 = 1 << 62;
+
 /// What to answer for several ranges.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Multi {
@@ -51,7 +59,7 @@ pub enum Multi {
 
 /// Decides the answer to `specs` on an object of `len` bytes.
 pub fn plan(specs: &[RangeSpec], len: u64, max_ranges: usize) -> Multi {
-    if specs.len() > max_ranges {
+    if specs.len() > max_ranges || len > MAX_FRAMED_LEN {
         return Multi::Ignore;
     }
     let mut spans = Vec::with_capacity(specs.len());
@@ -168,12 +176,16 @@ pub fn layout(spans: &[ByteSpan], len: u64, part_type: Option<&str>, boundary: &
         .enumerate()
         .map(|(i, span)| {
             let head = part_head(i == 0, boundary, part_type, *span, len);
-            total += head.len() as u64 + span.len();
+            // Saturating, as a second line behind rule 0: a length that cannot be counted
+            // must not wrap into a small, wrong one.
+            total = total
+                .saturating_add(head.len() as u64)
+                .saturating_add(span.len());
             (Bytes::from(head), *span)
         })
         .collect();
     let tail = format!("\r\n--{boundary}--\r\n");
-    total += tail.len() as u64;
+    total = total.saturating_add(tail.len() as u64);
     Layout {
         content_type: format!("multipart/byteranges; boundary={boundary}"),
         parts,

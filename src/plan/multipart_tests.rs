@@ -116,10 +116,28 @@ fn plan_table() {
             0,
             Multi::Unsatisfiable,
         ),
+        (
+            "object longer than any store holds: ignored (fuzz: framing overflowed u64)",
+            vec![FromTo(0, 9), From(20)],
+            u64::MAX,
+            Multi::Ignore,
+        ),
+        (
+            "object at the framing limit: parts",
+            vec![FromTo(0, 9), Suffix(10)],
+            MAX_FRAMED_LEN,
+            Multi::Parts(vec![s(0, 9), s(MAX_FRAMED_LEN - 10, MAX_FRAMED_LEN - 1)]),
+        ),
     ];
     for (name, specs, len, want) in cases {
         assert_eq!(plan(&specs, len, DEFAULT_MAX_RANGES), want, "{name}");
     }
+}
+
+#[test]
+fn layout_length_saturates_rather_than_wraps() {
+    let l = layout(&[s(0, 9), s(20, u64::MAX - 1)], u64::MAX, None, "B");
+    assert_eq!(l.content_length, u64::MAX);
 }
 
 #[test]
