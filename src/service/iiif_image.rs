@@ -114,7 +114,6 @@ impl Origin {
         if !streamed {
             need += source.len;
         }
-        limits.memory.check_fits(need)?;
         let queue = self.enter_queue(need).await?;
         let (slot, mut admitted) = (queue.slot, queue.admitted);
         let failed = |e: tokio::task::JoinError| TransformError::Encode(format!("IIIF task: {e}"));

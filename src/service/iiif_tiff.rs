@@ -176,7 +176,6 @@ impl Origin {
         // full resolution) and the output.
         let coefficients = u64::from(whole.0) * u64::from(whole.1) * 3 * 2;
         let need = 2 * stream.len() as u64 + coefficients + (1 << 20);
-        self.config.transforms.memory.check_fits(need)?;
         let queue = self.enter_queue(need).await?;
         let (slot, mut admitted) = (queue.slot, queue.admitted);
         let cut = tokio::task::spawn_blocking(move || {
@@ -210,7 +209,6 @@ impl Origin {
             .map(|&i| level.tile_range(i).map_or(0, |(_, len)| len))
             .sum();
         let need = compose_estimate(level, rect, &job) + tile_bytes;
-        self.config.transforms.memory.check_fits(need)?;
         let queue = self.enter_queue(need).await?;
         let (slot, mut admitted) = (queue.slot, queue.admitted);
         let mut tiles = Vec::with_capacity(indices.len());

@@ -90,9 +90,6 @@ impl Origin {
                 max: limits.max_source_bytes,
             })?;
         }
-        // The source alone over the memory budget can never be admitted: say so before
-        // reading it.
-        limits.memory.check_fits(source.len)?;
         // The source's bytes count against the budget from before they are read: two
         // 100 MB sources must not be read at once on a 256 MB host before any estimate.
         let queue = self.enter_queue(source.len).await?;
@@ -119,9 +116,12 @@ impl Origin {
     }
 
     /// Waits for a transform slot, then for `bytes` of the memory budget, under one
-    /// deadline (`queue_timeout`): [`TransformError::Busy`] when it passes.
+    /// deadline (`queue_timeout`): [`TransformError::Busy`] when it passes. `bytes` over the
+    /// whole budget can never be admitted: refused at once ([`TransformError::TooComplex`]),
+    /// before any wait or read.
     pub(super) async fn enter_queue(&self, bytes: u64) -> Result<Queue, TransformError> {
         let limits = &self.config.transforms;
+        limits.memory.check_fits(bytes)?;
         let queued = tokio::time::Instant::now();
         let deadline = queued + limits.queue_timeout;
         // The slot bounds CPU.
