@@ -182,17 +182,10 @@ async fn post_again_once(
     id: &str,
     request: impl Fn() -> Result<Request<Body>, LambdaError>,
 ) {
-    let first = match request() {
-        Ok(r) => post(client, r).await,
-        Err(e) => Err(e),
-    };
-    let Err(e) = first else { return };
+    let attempt = || async { post(client, request()?).await };
+    let Err(e) = attempt().await else { return };
     tracing::warn!(request_id = id, cause = %e, "posting the answer again");
-    let again = match request() {
-        Ok(r) => post(client, r).await,
-        Err(e) => Err(e),
-    };
-    if let Err(e) = again {
+    if let Err(e) = attempt().await {
         answer_lost(id, &e);
     }
 }
