@@ -1,25 +1,17 @@
 use super::*;
+use crate::iiif::tiff::testing;
 use proptest::prelude::*;
 
 /// A 64 x 64 gradient JPEG, baseline; `rgb`: coded as RGB without subsampling (as libtiff
 /// codes Photometric RGB tiles), else YCbCr 4:2:0.
 fn encode(rgb: bool) -> Vec<u8> {
-    let mut c = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
-    c.set_fastest_defaults();
-    if rgb {
-        c.set_color_space(mozjpeg::ColorSpace::JCS_RGB);
-    }
-    c.set_size(64, 64);
-    c.set_quality(90.0);
     let px: Vec<u8> = (0..64u32 * 64)
         .flat_map(|i| {
             let (x, y) = (i % 64, i / 64);
             [(x * 4) as u8, (y * 4) as u8, ((x + y) * 2) as u8]
         })
         .collect();
-    let mut started = c.start_compress(Vec::new()).unwrap();
-    started.write_scanlines(&px).unwrap();
-    started.finish().unwrap()
+    testing::baseline_jpeg(64, 64, &px, rgb, 90.0)
 }
 
 fn decode(jpeg: &[u8]) -> (usize, usize, Vec<u8>) {

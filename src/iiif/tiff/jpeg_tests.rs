@@ -1,5 +1,6 @@
 use super::*;
 use crate::iiif::tiff::layout::TileArray;
+use crate::iiif::tiff::testing;
 use crate::transform::decode;
 use bytes::Bytes;
 use proptest::prelude::*;
@@ -28,18 +29,7 @@ fn level(photometric: Photometric, tables: Option<&[u8]>) -> Level {
 /// A 16 x 16 JPEG of one colour; `rgb`: coded as RGB (no colour transform), as libtiff
 /// codes Photometric RGB.
 fn encode(colour: [u8; 3], rgb: bool) -> Vec<u8> {
-    let mut c = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
-    // Baseline, one scan, as libtiff writes (mozjpeg's defaults are progressive). Resets
-    // the colour space: set it after.
-    c.set_fastest_defaults();
-    if rgb {
-        c.set_color_space(mozjpeg::ColorSpace::JCS_RGB);
-    }
-    c.set_size(16, 16);
-    c.set_quality(95.0);
-    let mut started = c.start_compress(Vec::new()).unwrap();
-    started.write_scanlines(&colour.repeat(256)).unwrap();
-    started.finish().unwrap()
+    testing::baseline_jpeg(16, 16, &colour.repeat(256), rgb, 95.0)
 }
 
 /// Marker segments up to the first scan: (offset, marker, length field).

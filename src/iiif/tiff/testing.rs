@@ -1,6 +1,6 @@
 //! Test support: a TIFF writer laid out as libtiff lays files out (tile data first, each IFD
-//! followed by its arrays), an in-memory reader that counts reads, and a poller for futures
-//! that are always ready.
+//! followed by its arrays), an in-memory reader that counts reads, a poller for futures
+//! that are always ready, and a JPEG encoder writing tiles as libtiff does.
 
 use super::RangeRead;
 use crate::store::StoreError;
@@ -343,4 +343,27 @@ pub(crate) fn now<F: Future>(f: F) -> F::Output {
         std::task::Poll::Ready(v) => v,
         std::task::Poll::Pending => panic!("an in-memory read was not ready"),
     }
+}
+
+/// A baseline JPEG (one scan, as libtiff writes; mozjpeg's defaults are progressive) of
+/// `width` x `height` RGB `pixels` at `quality`; `coded_rgb`: coded as RGB without a colour
+/// transform or subsampling, as libtiff codes Photometric RGB tiles, else YCbCr 4:2:0.
+pub(crate) fn baseline_jpeg(
+    width: usize,
+    height: usize,
+    pixels: &[u8],
+    coded_rgb: bool,
+    quality: f32,
+) -> Vec<u8> {
+    let mut c = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
+    // Resets the colour space: set it after.
+    c.set_fastest_defaults();
+    if coded_rgb {
+        c.set_color_space(mozjpeg::ColorSpace::JCS_RGB);
+    }
+    c.set_size(width, height);
+    c.set_quality(quality);
+    let mut started = c.start_compress(Vec::new()).expect("start");
+    started.write_scanlines(pixels).expect("scanlines");
+    started.finish().expect("finish")
 }
